@@ -1,0 +1,147 @@
+// The one place the cdk-cmek project is configured: run `npx projen` after editing.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { awscdk, javascript, JsonFile } from 'projen';
+import { TypescriptConfig, TypescriptConfigExtends, UpdateSnapshot } from 'projen/lib/javascript';
+
+/** Every `*.lambda.ts` handler under `src/`, as a project-relative path. */
+function lambdaEntrypoints(dir = 'src'): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.posix.join(dir, e.name);
+    if (e.isDirectory()) return lambdaEntrypoints(p);
+    return e.name.endsWith('.lambda.ts') ? [p] : [];
+  });
+}
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-cmek',
+  description:
+    'Customer-managed KMS keys (CMEK) for vendors and cross-account workloads: least-privilege key policies, a deletion guard, monitoring, encrypted buckets and envelope-encrypted objects.',
+  author: 'cdk-cmek maintainers',
+  authorAddress: 'maintainers@cdk-cmek.dev',
+  repositoryUrl: 'https://github.com/cdk-cmek/cdk-cmek.git',
+  keywords: ['cdk', 'kms', 'cmek', 'byok', 'encryption', 'key-policy', 's3', 'envelope-encryption'],
+  license: 'Apache-2.0',
+  stability: 'experimental',
+
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  projenVersion: '0.103.25',
+  cdkVersion: '2.276.0',
+  constructsVersion: '10.8.1',
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  cdkCliVersion: '^2.1148.1',
+
+  // CI is `.ci/run` on a fresh clone; releases are cut by hand.
+  github: false,
+  release: false,
+  sampleCode: false,
+
+  publishToPypi: { distName: 'cdk-cmek', module: 'cdk_cmek' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkcmek',
+    mavenGroupId: 'io.github.cdkcmek',
+    mavenArtifactId: 'cdk-cmek',
+  },
+  publishToGo: { moduleName: 'github.com/cdk-cmek/cdk-cmek-go', packageName: 'cdkcmek' },
+  publishToNuget: { dotNetNamespace: 'CdkCmek', packageId: 'CdkCmek' },
+
+  // Handlers and the CLI are bundled by esbuild, not compiled by jsii.
+  excludeTypescript: ['src/**/*.lambda.ts', 'src/cli/**'],
+  // Handlers are bundled below (projen's auto-discovery cannot minify).
+  lambdaAutoDiscover: false,
+
+  jestOptions: {
+    jestVersion: '^30',
+    // A snapshot test must be able to fail in CI: `test:update` is the deliberate way to accept changes.
+    updateSnapshot: UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      coverageReporters: ['text-summary', 'lcov'],
+    },
+  },
+
+  devDeps: [
+    'ts-jest@^29.4.15',
+    'cdk-nag@^3.0.2',
+    '@cloud-copilot/iam-simulate',
+    'aws-sdk-client-mock@^4.1.0',
+    'aws-sdk-client-mock-jest@^4.1.0',
+    '@aws-sdk/client-kms@^3.1164.0',
+    '@aws-sdk/client-s3@^3.1164.0',
+    '@aws-sdk/lib-storage@^3.1164.0',
+    '@aws-sdk/client-secrets-manager@^3.1163.0',
+    '@aws-sdk/client-ssm@^3.1164.0',
+    '@aws-sdk/client-cloudwatch@^3.1164.0',
+    '@types/aws-lambda',
+    'fast-check@^4',
+    'commander@^14',
+    'cli-table3@^0.6.5',
+    'esbuild@^0.28',
+  ],
+
+  gitignore: ['cdk.out', '.venv', '.tools', 'bench/results/*.tmp', '*.tsbuildinfo'],
+  npmIgnoreOptions: { ignorePatterns: ['examples', 'integ', 'bench', '.ci', 'cdk.json'] },
+});
+
+// `typescriptVersion` asks for an @types/node dist-tag that does not exist; match the Node we run on.
+project.deps.removeDependency('@types/node');
+project.addDevDeps('@types/node@^20');
+
+// npm ci fails on a platform-specific optional dependency without this pin.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
+// One type-checking view of everything that is linted: the library, the bundled handlers and CLI
+// (which jsii does not compile), tests, the example app, integ apps and benchmarks.
+const tsconfigLint = new TypescriptConfig(project, {
+  fileName: 'tsconfig.dev.json',
+  extends: TypescriptConfigExtends.fromPaths(['./tsconfig.json']),
+  compilerOptions: { rootDir: '.', noEmit: true },
+  include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', 'integ/**/*.ts', 'bench/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
+  exclude: ['node_modules'],
+});
+const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
+eslintrc.addDeletionOverride('parserOptions.projectService');
+eslintrc.addOverride('parserOptions.project', `./${tsconfigLint.fileName}`);
+project.eslint?.addLintPattern('examples');
+project.eslint?.addLintPattern('integ');
+project.eslint?.addLintPattern('bench');
+
+// Handlers: minified, with the SDK version the tests ran against bundled in (the Lambda
+// runtime's SDK may predate GetKeyLastUsage). Output: assets/<dir>/<name>.lambda/index.js.
+const bundler = javascript.Bundler.of(project)!;
+for (const entry of lambdaEntrypoints()) {
+  bundler.addBundle(entry, { platform: 'node', target: 'node22', externals: [], minify: true, sourcemap: false });
+}
+// The `cdk-cmek` CLI: one self-contained executable file.
+const cliEntry = 'src/cli/main.ts';
+if (fs.existsSync(cliEntry)) {
+  const cli = bundler.addBundle(cliEntry, {
+    platform: 'node',
+    target: 'node20',
+    externals: [],
+    minify: true,
+    sourcemap: false,
+    outfile: 'cdk-cmek.js',
+    executable: true,
+    banner: '#!/usr/bin/env node',
+  });
+  project.addBins({ 'cdk-cmek': cli.outfile });
+}
+// Tests and the example app load the bundles as Lambda assets.
+project.testTask.prependSpawn(bundler.bundleTask);
+
+new JsonFile(project, 'cdk.json', {
+  obj: {
+    app: 'npx ts-node --prefer-ts-exts examples/app.ts',
+    context: {
+      '@aws-cdk/core:checkSecretUsage': true,
+      '@aws-cdk/aws-iam:minimizePolicies': true,
+    },
+  },
+});
+
+project.synth();

@@ -1,0 +1,2 @@
+// cdk-cmek: customer-managed KMS keys for vendors and cross-account workloads.
+export {};
