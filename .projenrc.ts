@@ -131,8 +131,14 @@ if (fs.existsSync(cliEntry)) {
   });
   project.addBins({ 'cdk-cmek': cli.outfile });
 }
-// Tests and the example app load the bundles as Lambda assets.
+// Tests and the example app load the bundles as Lambda assets; round-trip tests and the template
+// linters run from a project-local Python virtualenv.
+const pythonEnv = project.addTask('python:env', {
+  description: 'Create or refresh .venv from requirements-dev.txt (moto, cryptography, cfn-lint, checkov)',
+  exec: 'bash scripts/python-env.sh',
+});
 project.testTask.prependSpawn(bundler.bundleTask);
+project.testTask.prependSpawn(pythonEnv);
 
 new JsonFile(project, 'cdk.json', {
   obj: {
