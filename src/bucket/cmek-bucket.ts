@@ -1,0 +1,202 @@
+// CmekBucket: an S3 bucket encrypted with a CMEK key and locked down, with grants that cover both bucket and key.
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { CmekAction } from '../key/actions';
+import { CmekKey } from '../key/cmek-key';
+import { CmekGrantee } from '../key/grantee';
+
+/**
+ * Properties of a `CmekBucket`.
+ */
+export interface CmekBucketProps {
+  /**
+   * The CMEK key that encrypts the bucket (SSE-KMS, with an S3 Bucket Key).
+   *
+   * @default - a new `CmekKey` with alias `keyAlias` and default settings
+   */
+  readonly encryptionKey?: CmekKey;
+
+  /**
+   * The alias of the key created when `encryptionKey` is not given.
+   *
+   * @default - required when `encryptionKey` is not given
+   */
+  readonly keyAlias?: string;
+
+  /**
+   * The bucket's physical name.
+   *
+   * @default - a name CloudFormation generates
+   */
+  readonly bucketName?: string;
+
+  /**
+   * Whether object versioning is on: an overwritten or deleted object stays recoverable.
+   *
+   * @default true
+   */
+  readonly versioned?: boolean;
+
+  /**
+   * The bucket that receives server access logs. S3 delivers access logs only to a bucket encrypted with
+   * SSE-S3, so this is usually a separate, central log bucket.
+   *
+   * @default - no server access logs
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * The prefix of server access log objects.
+   *
+   * @default - no prefix
+   */
+  readonly serverAccessLogsPrefix?: string;
+
+  /**
+   * Lifecycle rules for the bucket's objects.
+   *
+   * @default - none
+   */
+  readonly lifecycleRules?: s3.LifecycleRule[];
+
+  /**
+   * What happens to the bucket when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Bucket-side read access, as aws-cdk-lib's `Bucket.grantRead` defines it. */
+const BUCKET_READ_ACTIONS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'];
+/** Bucket-side write access, as aws-cdk-lib's `Bucket.grantWrite` defines it (without ACL changes). */
+const BUCKET_WRITE_ACTIONS = [
+  's3:PutObject',
+  's3:PutObjectLegalHold',
+  's3:PutObjectRetention',
+  's3:PutObjectTagging',
+  's3:PutObjectVersionTagging',
+  's3:Abort*',
+  's3:DeleteObject*',
+];
+/** Key-side access S3 needs for SSE-KMS reads and (multipart) writes. */
+const KEY_READ_ACTIONS = [CmekAction.DECRYPT];
+const KEY_WRITE_ACTIONS = [CmekAction.ENCRYPT, CmekAction.DECRYPT, CmekAction.GENERATE_DATA_KEY];
+
+/**
+ * An S3 bucket encrypted with a CMEK key, locked down by default: SSE-KMS under the key with an S3 Bucket
+ * Key, TLS 1.2 or newer only, all public access blocked, versioning, ACLs off (`BucketOwnerEnforced`), and
+ * a bucket policy that refuses uploads asking for another encryption or another key.
+ *
+ * `grantRead`/`grantReadWrite` grant both sides a cross-account reader needs: the bucket policy and a
+ * key-policy statement limited to use through S3 for this bucket.
+ */
+export class CmekBucket extends Construct {
+  /** The underlying bucket. */
+  public readonly bucket: s3.Bucket;
+
+  /** The key that encrypts the bucket. */
+  public readonly key: CmekKey;
+
+  /** The bucket's name. */
+  public readonly bucketName: string;
+
+  /** The bucket's ARN. */
+  public readonly bucketArn: string;
+
+  constructor(scope: Construct, id: string, props: CmekBucketProps = {}) {
+    super(scope, id);
+    this.key = this.resolveKey(props);
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      bucketName: props.bucketName,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: props.versioned ?? true,
+      serverAccessLogsBucket: props.serverAccessLogsBucket,
+      serverAccessLogsPrefix: props.serverAccessLogsPrefix,
+      lifecycleRules: props.lifecycleRules,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.bucketName = this.bucket.bucketName;
+    this.bucketArn = this.bucket.bucketArn;
+    this.denyOtherEncryption();
+  }
+
+  /**
+   * Lets a grantee read objects: bucket-policy read access, and `kms:Decrypt` through S3 for this bucket.
+   */
+  public grantRead(grantee: CmekGrantee): void {
+    this.grantBoth(grantee, 'S3Read', BUCKET_READ_ACTIONS, KEY_READ_ACTIONS);
+  }
+
+  /**
+   * Lets a grantee read and write objects: bucket-policy read/write access, and the key use S3 needs for
+   * SSE-KMS (Encrypt, Decrypt, GenerateDataKey*) through S3 for this bucket.
+   */
+  public grantReadWrite(grantee: CmekGrantee): void {
+    this.grantBoth(grantee, 'S3ReadWrite', [...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS], KEY_WRITE_ACTIONS);
+  }
+
+  private grantBoth(grantee: CmekGrantee, suffix: string, bucketActions: string[], keyActions: CmekAction[]): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `${grantee.name}${suffix}`,
+        principals: [grantee._principal()],
+        actions: bucketActions,
+        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
+      }),
+    );
+    // With an S3 Bucket Key, S3 calls KMS with the bucket ARN as encryption context.
+    this.key.addGrantee(
+      grantee._derive(suffix, {
+        actions: keyActions,
+        viaServices: [`s3.${Stack.of(this).region}.amazonaws.com`],
+        encryptionContext: { 'aws:s3:arn': this.bucket.bucketArn },
+        requireEncryptionContextKeys: undefined,
+      }),
+    );
+  }
+
+  private resolveKey(props: CmekBucketProps): CmekKey {
+    if (props.encryptionKey && props.keyAlias !== undefined) {
+      throw new Error(`\`keyAlias\` applies only to a key the bucket creates: give \`encryptionKey\` or \`keyAlias\`, not both, got: ${JSON.stringify(props.keyAlias)} with an encryptionKey`);
+    }
+    if (props.encryptionKey) return props.encryptionKey;
+    if (props.keyAlias === undefined) {
+      throw new Error('`keyAlias` is required when `encryptionKey` is not given, got: neither');
+    }
+    return new CmekKey(this, 'Key', { alias: props.keyAlias });
+  }
+
+  /** Refuses uploads that ask for another encryption type or another key; uploads that ask for none get the default. */
+  private denyOtherEncryption(): void {
+    const objects = this.bucket.arnForObjects('*');
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherEncryption',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [objects],
+        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherKmsKey',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [objects],
+        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn } },
+      }),
+    );
+  }
+}

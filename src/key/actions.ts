@@ -1,0 +1,57 @@
+// KMS permission sets, named once and shared by the code that grants and the messages that explain.
+
+/**
+ * One of the cryptographic permissions a CMEK grantee can hold.
+ *
+ * Together they are the vendor statement of the KMS CMEK documentation; a grantee may hold a subset
+ * (for example decrypt-only).
+ */
+export enum CmekAction {
+  /** `kms:Encrypt`. */
+  ENCRYPT = 'kms:Encrypt',
+  /** `kms:Decrypt`. */
+  DECRYPT = 'kms:Decrypt',
+  /** `kms:ReEncrypt*` (`ReEncryptFrom` and `ReEncryptTo`). */
+  RE_ENCRYPT = 'kms:ReEncrypt*',
+  /** `kms:GenerateDataKey*` (with and without plaintext, and the pair variants). */
+  GENERATE_DATA_KEY = 'kms:GenerateDataKey*',
+  /** `kms:DescribeKey`. */
+  DESCRIBE_KEY = 'kms:DescribeKey',
+}
+
+/** The full CMEK usage set, in the order the CMEK documentation lists it. */
+export const CMEK_USAGE_ACTIONS: readonly CmekAction[] = [
+  CmekAction.ENCRYPT,
+  CmekAction.DECRYPT,
+  CmekAction.RE_ENCRYPT,
+  CmekAction.GENERATE_DATA_KEY,
+  CmekAction.DESCRIBE_KEY,
+];
+
+/** What a reader needs: unwrap data keys, and look the key up. */
+export const CMEK_READ_ACTIONS: readonly CmekAction[] = [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY];
+
+/** Key administration without use, mirroring aws-cdk-lib's `kms.Key.grantAdmin`. */
+export const KEY_ADMIN_ACTIONS: readonly string[] = [
+  'kms:Create*',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:RotateKeyOnDemand',
+];
+
+/** The actions the deletion guard denies while the key is in use. */
+export const DELETION_GUARD_ACTIONS: readonly string[] = ['kms:ScheduleKeyDeletion', 'kms:DisableKey'];
+
+/** The KMS key-policy document size limit, in bytes. */
+export const KEY_POLICY_MAX_BYTES = 32_768;

@@ -1,0 +1,332 @@
+// CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
+import { Duration, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { KEY_POLICY_MAX_BYTES } from './actions';
+import { DeletionGuardOptions, resolveDeletionGuard } from './deletion-guard';
+import { BoundGrantee, CmekGrantee } from './grantee';
+import {
+  accountRootStatement,
+  administrationStatement,
+  deletionGuardStatement,
+  DeletionGuardStatementOptions,
+  usageStatements,
+} from './key-policy';
+import { got, validateDays, validatePattern } from '../private/validate';
+
+/**
+ * Properties of a `CmekKey`.
+ */
+export interface CmekKeyProps {
+  /**
+   * The key's alias. `alias/` is added when missing; the `alias/aws/` prefix is reserved by AWS.
+   * Letters, digits, `/`, `_` and `-`, at most 256 characters in all.
+   */
+  readonly alias: string;
+
+  /**
+   * A description of the key.
+   *
+   * @default - "Customer-managed key <alias>"
+   */
+  readonly description?: string;
+
+  /**
+   * Who may use the key, each as one key-policy statement.
+   *
+   * @default - no grantees (add them later with `addGrantee`)
+   */
+  readonly grantees?: CmekGrantee[];
+
+  /**
+   * Principals that administer the key (no cryptographic use), named in the key policy itself.
+   *
+   * @default - none beyond the account root
+   */
+  readonly admins?: iam.IPrincipal[];
+
+  /**
+   * Whether the account root keeps full access in the key policy, so that IAM policies in the account can
+   * delegate access and the key can never be locked out. Turning it off requires at least one `admins` entry.
+   *
+   * @default true
+   */
+  readonly allowAccountRootAccess?: boolean;
+
+  /**
+   * Whether KMS rotates the key material automatically.
+   *
+   * @default true
+   */
+  readonly enableKeyRotation?: boolean;
+
+  /**
+   * How often the key material rotates, from 90 to 2560 days.
+   *
+   * @default Duration.days(365)
+   */
+  readonly rotationPeriod?: Duration;
+
+  /**
+   * The waiting period between scheduling deletion and deletion, from 7 to 30 days: the time anyone has to
+   * notice and cancel.
+   *
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+
+  /**
+   * What happens to the key when it leaves the stack. `DESTROY` schedules deletion after `pendingWindow`.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Whether the key is a multi-Region primary key.
+   *
+   * @default false
+   */
+  readonly multiRegion?: boolean;
+
+  /**
+   * The deletion guard: deny ScheduleKeyDeletion and DisableKey while the key is in use.
+   *
+   * @default - on, holding while the key was used within 365 days, no exemptions
+   */
+  readonly deletionGuard?: DeletionGuardOptions;
+}
+
+const ALIAS_CHARS = /^alias\/[a-zA-Z0-9/_-]+$/;
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/**
+ * A customer-managed KMS key (symmetric, encrypt/decrypt) for handing to vendors and to workloads in
+ * other accounts.
+ *
+ * - Each grantee gets one key-policy statement allowing exactly `kms:Encrypt`, `kms:Decrypt`,
+ *   `kms:ReEncrypt*`, `kms:GenerateDataKey*` and `kms:DescribeKey` (or a subset), with its conditions.
+ * - Rotation on, a 30-day pending window and `RETAIN` by default.
+ * - The deletion guard denies `kms:ScheduleKeyDeletion` and `kms:DisableKey` while the key is in use.
+ * - The rendered policy is checked against the 32 KB key-policy limit at synth time.
+ */
+export class CmekKey extends Resource implements kms.IKey {
+  /**
+   * A key that lives elsewhere — typically the customer's key, seen from the vendor's side.
+   *
+   * @param keyArn the key ARN, such as `arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab`
+   */
+  public static fromCustomerKeyArn(scope: Construct, id: string, keyArn: string): kms.IKey {
+    validatePattern('keyArn', keyArn, KEY_ARN, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/<key id> (not an alias ARN)');
+    return kms.Key.fromKeyArn(scope, id, keyArn);
+  }
+
+  /** The underlying KMS key. */
+  public readonly key: kms.Key;
+
+  /** The key's alias name, with its `alias/` prefix. */
+  public readonly aliasName: string;
+
+  /** The key's ARN. */
+  public readonly keyArn: string;
+
+  /** The key's id. */
+  public readonly keyId: string;
+
+  private readonly policy: iam.PolicyDocument;
+  private readonly grantees = new Map<string, BoundGrantee>();
+  private readonly guard?: DeletionGuardStatementOptions;
+
+  constructor(scope: Construct, id: string, props: CmekKeyProps) {
+    super(scope, id);
+    this.aliasName = normalizeAlias(props.alias);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const enableKeyRotation = props.enableKeyRotation ?? true;
+    const rotationPeriod = props.rotationPeriod ?? Duration.days(365);
+    const pendingWindow = props.pendingWindow ?? Duration.days(30);
+    validateDays('pendingWindow', pendingWindow, 7, 30);
+    if (enableKeyRotation) validateDays('rotationPeriod', rotationPeriod, 90, 2560);
+    else if (props.rotationPeriod) {
+      throw new Error(`\`rotationPeriod\` needs \`enableKeyRotation\` to be true, got: ${rotationPeriod.toHumanString()} with rotation off`);
+    }
+    this.guard = resolveDeletionGuard(props.deletionGuard, removalPolicy);
+
+    this.policy = new iam.PolicyDocument();
+    this.addAccessStatements(props);
+    if (this.guard) this.policy.addStatements(deletionGuardStatement(this.guard));
+
+    this.key = new kms.Key(this, 'Key', {
+      description: props.description ?? `Customer-managed key ${this.aliasName}`,
+      keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
+      keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
+      enableKeyRotation,
+      rotationPeriod: enableKeyRotation ? rotationPeriod : undefined,
+      pendingWindow,
+      removalPolicy,
+      multiRegion: props.multiRegion,
+      policy: this.policy,
+    });
+    this.key.addAlias(this.aliasName);
+    this.keyArn = this.key.keyArn;
+    this.keyId = this.key.keyId;
+
+    for (const grantee of props.grantees ?? []) this.addGrantee(grantee);
+    this.node.addValidation({ validate: () => this.validatePolicySize() });
+  }
+
+  /** A reference to this key. */
+  public get keyRef(): kms.KeyReference {
+    return this.key.keyRef;
+  }
+
+  /** Whether the deletion guard is part of the key policy. */
+  public get deletionGuardEnabled(): boolean {
+    return this.guard !== undefined;
+  }
+
+  /**
+   * Adds a grantee: one key-policy statement (two when it has encryption-context conditions).
+   * A principal defined in another stack also gets the matching identity policy.
+   */
+  public addGrantee(grantee: CmekGrantee): void {
+    const bound = grantee._bind(this);
+    if (this.grantees.has(bound.name)) {
+      throw new Error(
+        `duplicate grantee \`${bound.name}\` on key ${this.aliasName}: each grantee needs its own \`name\` (statement CmekUsage${bound.name} exists already)`,
+      );
+    }
+    this.grantees.set(bound.name, bound);
+    this.policy.addStatements(...usageStatements(bound));
+    if (bound.identityPrincipal) {
+      bound.identityPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: bound.actions,
+          resources: [this.keyArn],
+          conditions: Object.keys(bound.conditions).length > 0 ? bound.conditions : undefined,
+        }),
+      );
+      acknowledgeUsageWildcards(bound.identityPrincipal, bound.actions);
+    }
+  }
+
+  /** The names of the grantees, in the order they were added. */
+  public get granteeNames(): string[] {
+    return [...this.grantees.keys()];
+  }
+
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    // The same DESTROY-with-guard check as at construction.
+    if (this.guard) resolveDeletionGuard(this.guard, policy);
+    this.key.applyRemovalPolicy(policy);
+  }
+
+  public addAlias(alias: string): kms.Alias {
+    return this.key.addAlias(normalizeAlias(alias));
+  }
+
+  public addToResourcePolicy(statement: iam.PolicyStatement, allowNoOp?: boolean): iam.AddToResourcePolicyResult {
+    return this.key.addToResourcePolicy(statement, allowNoOp);
+  }
+
+  public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return this.key.grant(grantee, ...actions);
+  }
+
+  public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantDecrypt(grantee);
+  }
+
+  public grantEncrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantEncrypt(grantee);
+  }
+
+  public grantEncryptDecrypt(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantEncryptDecrypt(grantee);
+  }
+
+  /** Grants `kms:GenerateDataKey*`, for envelope encryption. */
+  public grantGenerateDataKey(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grant(grantee, 'kms:GenerateDataKey*');
+  }
+
+  /** Not applicable to this symmetric encryption key: KMS rejects signing with it. Present for `kms.IKey`. */
+  public grantSign(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantSign(grantee);
+  }
+
+  /** Not applicable to this symmetric encryption key: KMS rejects verifying with it. Present for `kms.IKey`. */
+  public grantVerify(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantVerify(grantee);
+  }
+
+  /** Not applicable to this symmetric encryption key. Present for `kms.IKey`. */
+  public grantSignVerify(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantSignVerify(grantee);
+  }
+
+  /** Not applicable to this symmetric encryption key. Present for `kms.IKey`. */
+  public grantGenerateMac(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantGenerateMac(grantee);
+  }
+
+  /** Not applicable to this symmetric encryption key. Present for `kms.IKey`. */
+  public grantVerifyMac(grantee: iam.IGrantable): iam.Grant {
+    return this.key.grantVerifyMac(grantee);
+  }
+
+  private addAccessStatements(props: CmekKeyProps): void {
+    const admins = props.admins ?? [];
+    const allowRoot = props.allowAccountRootAccess ?? true;
+    if (!allowRoot && admins.length === 0) {
+      throw new Error(
+        '`allowAccountRootAccess: false` needs at least one entry in `admins`, or nobody could ever manage the key again, got: admins []',
+      );
+    }
+    if (allowRoot) this.policy.addStatements(accountRootStatement(Stack.of(this).account));
+    if (admins.length > 0) this.policy.addStatements(administrationStatement(admins));
+  }
+
+  private validatePolicySize(): string[] {
+    const stack = Stack.of(this);
+    const size = (x: unknown) => Buffer.byteLength(JSON.stringify(stack.resolve(x)), 'utf8');
+    const total = size(this.policy);
+    if (total <= KEY_POLICY_MAX_BYTES) return [];
+    const perGrantee = [...this.grantees.values()].map((g) => size(usageStatements(g).map((s) => s.toStatementJson())));
+    const granteeBytes = perGrantee.reduce((a, b) => a + b, 0);
+    const average = perGrantee.length > 0 ? granteeBytes / perGrantee.length : 0;
+    const fit = average > 0 ? Math.max(0, Math.floor((KEY_POLICY_MAX_BYTES - (total - granteeBytes)) / (average + 1))) : 0;
+    return [
+      `key policy of ${this.aliasName} would be ${total} bytes, over the KMS limit of ${KEY_POLICY_MAX_BYTES}: at most ${fit} grantees like these fit, got: ${this.grantees.size} (split them across keys, or grant a whole organization with CmekGrantee.organization())`,
+    ];
+  }
+}
+
+/**
+ * `kms:ReEncrypt*` and `kms:GenerateDataKey*` are the CMEK usage set as KMS documents it (ReEncryptFrom/To;
+ * GenerateDataKey with and without plaintext and the pair variants) on one key ARN: say so to cdk-nag.
+ */
+function acknowledgeUsageWildcards(principal: iam.IPrincipal, actions: string[]): void {
+  if (!Construct.isConstruct(principal)) return;
+  for (const action of actions.filter((a) => a.endsWith('*'))) {
+    Validations.of(principal).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
+      reason: `${action} is part of the CMEK usage set KMS documents for a customer-managed key, granted on that one key ARN`,
+    });
+  }
+}
+
+/** Adds `alias/` when missing and checks the rest; tokens pass through. */
+function normalizeAlias(alias: string): string {
+  if (Token.isUnresolved(alias)) return alias;
+  const full = alias.startsWith('alias/') ? alias : `alias/${alias}`;
+  if (full.toLowerCase().startsWith('alias/aws/')) {
+    throw new Error(`\`alias\` must not start with alias/aws/, which AWS reserves for AWS managed keys, got: ${got(alias)}`);
+  }
+  if (!ALIAS_CHARS.test(full) || full.length > 256) {
+    throw new Error(
+      `\`alias\` must be alias/ followed by letters, digits, /, _ or -, at most 256 characters in all, got: ${got(alias)}`,
+    );
+  }
+  return full;
+}

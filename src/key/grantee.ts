@@ -1,0 +1,306 @@
+// CmekGrantee: who may use a CMEK key (another account, a role, an organization, a service), and on what conditions.
+import { Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, IConstruct } from 'constructs';
+import { CMEK_USAGE_ACTIONS, CmekAction } from './actions';
+import { got, validateAccountId, validateFixedConditionValue, validatePattern } from '../private/validate';
+
+/**
+ * Conditions and naming shared by every kind of grantee.
+ */
+export interface CmekGranteeOptions {
+  /**
+   * A readable name for the grantee, used in the key-policy statement id (`CmekUsage<Name>`).
+   *
+   * Letters and digits are kept; other characters separate words (`acme-analytics` becomes
+   * `AcmeAnalytics`). Keep it stable: it identifies the statement across deployments.
+   *
+   * @default - derived from the account id, role name, organization id or service name; required for
+   * `CmekGrantee.principal()` when the principal is not a construct, and for a role ARN that is a token
+   */
+  readonly name?: string;
+
+  /**
+   * The permissions granted: the full CMEK usage set or a subset (for example decrypt-only).
+   *
+   * @default - all five: Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey
+   */
+  readonly actions?: CmekAction[];
+
+  /**
+   * Allow use only through these AWS services (`kms:ViaService`), for example `s3.eu-west-1.amazonaws.com`.
+   *
+   * @default - any way of calling KMS
+   */
+  readonly viaServices?: string[];
+
+  /**
+   * Require these exact encryption-context pairs (`kms:EncryptionContext:<key>`) on every cryptographic call.
+   * `DescribeKey`, which carries no encryption context, is granted in a separate statement without them.
+   *
+   * @default - no encryption-context values required
+   */
+  readonly encryptionContext?: { [key: string]: string };
+
+  /**
+   * Require these encryption-context keys to be present (with any value) on every cryptographic call.
+   *
+   * @default - no encryption-context keys required
+   */
+  readonly requireEncryptionContextKeys?: string[];
+
+  /**
+   * Allow use only from these VPC endpoints (`aws:SourceVpce`), ids such as `vpce-0a1b2c3d4e5f67890`.
+   *
+   * @default - any network path
+   */
+  readonly sourceVpce?: string[];
+}
+
+/** A grantee rendered for one key: what the key-policy statements are built from. @internal */
+export interface BoundGrantee {
+  readonly name: string;
+  readonly principal: iam.IPrincipal;
+  readonly actions: string[];
+  /** Conditions on cryptographic actions (all of them). */
+  readonly conditions: { [operator: string]: { [key: string]: unknown } };
+  /** The subset of `conditions` that also applies to DescribeKey (which has no encryption context). */
+  readonly describeConditions: { [operator: string]: { [key: string]: unknown } };
+  /** Set when the principal lives in another stack and is granted through its account plus an identity policy. */
+  readonly identityPrincipal?: iam.IPrincipal;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+const SERVICE_PRINCIPAL = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?$/;
+const VIA_SERVICE = /^[a-z0-9-]+\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+const VPCE_ID = /^vpce-[0-9a-f]{8,17}$/;
+
+/**
+ * Who may use a CMEK key, and on what conditions: each grantee becomes one key-policy statement with a
+ * stable `Sid` (`CmekUsage<Name>`) allowing exactly the CMEK usage actions, or a subset.
+ *
+ * Grantees appear in the key policy by account or ARN, so a key in one stack and a grantee role in
+ * another never form a dependency cycle. Revoking a grantee is removing it from the list: a key-policy
+ * update, with no change to the key's state.
+ */
+export class CmekGrantee {
+  /**
+   * Another AWS account (its root principal): the account's administrators then delegate use with IAM.
+   *
+   * @param accountId the 12-digit account id
+   */
+  public static account(accountId: string, options: CmekGranteeOptions = {}): CmekGrantee {
+    validateAccountId('accountId', accountId);
+    return new CmekGrantee(() => new iam.AccountPrincipal(accountId), `Account${accountId}`, options, {});
+  }
+
+  /**
+   * One IAM role, by ARN (in this or another account).
+   *
+   * @param roleArn the role ARN, such as `arn:aws:iam::111122223333:role/VendorReader`
+   */
+  public static role(roleArn: string, options: CmekGranteeOptions = {}): CmekGrantee {
+    let name: string | undefined;
+    if (!Token.isUnresolved(roleArn)) {
+      validatePattern('roleArn', roleArn, ROLE_ARN, 'an IAM role ARN such as arn:aws:iam::111122223333:role/Name');
+      name = roleArn.split('/').pop();
+    } else if (options.name === undefined) {
+      throw new Error('`name` is required for CmekGrantee.role() when the role ARN is a token, got: no name');
+    }
+    return new CmekGrantee(() => new iam.ArnPrincipal(roleArn), name, options, {});
+  }
+
+  /**
+   * Any IAM principal. A principal defined in another stack is granted through its account in the
+   * key policy plus an identity policy on the principal, so the stacks do not reference each other both ways.
+   */
+  public static principal(principal: iam.IPrincipal, options: CmekGranteeOptions = {}): CmekGrantee {
+    const name = isConstruct(principal) ? principal.node.id : undefined;
+    if (name === undefined && options.name === undefined) {
+      throw new Error('`name` is required for CmekGrantee.principal() when the principal is not a construct, got: no name');
+    }
+    return new CmekGrantee(() => principal, name, options, {});
+  }
+
+  /**
+   * Every principal in an AWS Organizations organization (`aws:PrincipalOrgID`).
+   *
+   * @param organizationId the organization id, such as `o-a1b2c3d4e5`
+   */
+  public static organization(organizationId: string, options: CmekGranteeOptions = {}): CmekGrantee {
+    validatePattern('organizationId', organizationId, ORG_ID, 'an AWS Organizations id such as o-a1b2c3d4e5');
+    validateFixedConditionValue('organizationId', organizationId);
+    const name = Token.isUnresolved(organizationId) ? undefined : `Organization-${organizationId.slice(2)}`;
+    if (name === undefined && options.name === undefined) {
+      throw new Error('`name` is required for CmekGrantee.organization() when the organization id is a token, got: no name');
+    }
+    return new CmekGrantee(() => new iam.AnyPrincipal(), name, options, {
+      StringEquals: { 'aws:PrincipalOrgID': organizationId },
+    });
+  }
+
+  /**
+   * An AWS service principal, such as `logs.eu-west-1.amazonaws.com`.
+   *
+   * @param service the service principal name
+   */
+  public static servicePrincipal(service: string, options: CmekGranteeOptions = {}): CmekGrantee {
+    validatePattern('service', service, SERVICE_PRINCIPAL, 'a service principal such as logs.eu-west-1.amazonaws.com');
+    const name = Token.isUnresolved(service) ? undefined : service.replace(/\.amazonaws\.com(\.cn)?$/, '');
+    if (name === undefined && options.name === undefined) {
+      throw new Error('`name` is required for CmekGrantee.servicePrincipal() when the service is a token, got: no name');
+    }
+    return new CmekGrantee(() => new iam.ServicePrincipal(service), name, options, {});
+  }
+
+  /** The grantee's name as used in statement ids (`CmekUsage<name>`). */
+  public readonly name: string;
+
+  /** The permissions granted. */
+  public readonly actions: CmekAction[];
+
+  private readonly options: CmekGranteeOptions;
+
+  private constructor(
+    private readonly makePrincipal: () => iam.IPrincipal,
+    derivedName: string | undefined,
+    options: CmekGranteeOptions,
+    private readonly principalConditions: { [operator: string]: { [key: string]: unknown } },
+  ) {
+    this.options = options;
+    this.name = pascalName(options.name ?? derivedName ?? '');
+    this.actions = options.actions ?? [...CMEK_USAGE_ACTIONS];
+    this.validateName(options.name ?? derivedName ?? '');
+    this.validateActions();
+    this.validateConditions();
+  }
+
+  /**
+   * This grantee under another name with other options (its principal unchanged): used where one
+   * principal needs a second, narrower statement, for example read access through S3.
+   * @internal
+   */
+  public _derive(nameSuffix: string, options: CmekGranteeOptions): CmekGrantee {
+    return new CmekGrantee(this.makePrincipal, undefined, { ...this.options, ...options, name: `${this.name}${nameSuffix}` }, this.principalConditions);
+  }
+
+  /** The principal as it appears in a resource policy, with its own conditions. @internal */
+  public _principal(): iam.IPrincipal {
+    const principal = this.makePrincipal();
+    return Object.keys(this.principalConditions).length > 0
+      ? new iam.PrincipalWithConditions(principal, this.principalConditions)
+      : principal;
+  }
+
+  /** Renders this grantee for a key in `scope`'s stack. @internal */
+  public _bind(scope: Construct): BoundGrantee {
+    const principal = this.makePrincipal();
+    const describeConditions = mergeConditions(this.principalConditions, this.networkConditions());
+    const conditions = mergeConditions(describeConditions, this.contextConditions());
+    if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
+      return {
+        name: this.name,
+        principal: new iam.AccountPrincipal(Stack.of(principal).account),
+        identityPrincipal: principal,
+        actions: [...this.actions],
+        conditions,
+        describeConditions,
+      };
+    }
+    return { name: this.name, principal, actions: [...this.actions], conditions, describeConditions };
+  }
+
+  private networkConditions(): { [operator: string]: { [key: string]: unknown } } {
+    const o = this.options;
+    const equals: { [key: string]: unknown } = {};
+    if (o.viaServices?.length) equals['kms:ViaService'] = o.viaServices;
+    if (o.sourceVpce?.length) equals['aws:SourceVpce'] = o.sourceVpce;
+    return Object.keys(equals).length > 0 ? { StringEquals: equals } : {};
+  }
+
+  private contextConditions(): { [operator: string]: { [key: string]: unknown } } {
+    const o = this.options;
+    const result: { [operator: string]: { [key: string]: unknown } } = {};
+    const pairs = Object.entries(o.encryptionContext ?? {});
+    if (pairs.length > 0) {
+      result.StringEquals = Object.fromEntries(pairs.map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+    }
+    const required = o.requireEncryptionContextKeys ?? [];
+    if (required.length > 0) {
+      // `Null: false` per key: the key must be present, whatever its value.
+      result.Null = Object.fromEntries(required.map((k) => [`kms:EncryptionContext:${k}`, 'false']));
+    }
+    return result;
+  }
+
+  private validateName(raw: string): void {
+    if (!/^[A-Za-z0-9]/.test(this.name) || this.name.length > 64) {
+      throw new Error(
+        `\`name\` must contain letters or digits and give a statement name of at most 64 characters, got: ${got(raw)}`,
+      );
+    }
+  }
+
+  private validateActions(): void {
+    if (this.actions.length === 0) {
+      throw new Error(`\`actions\` must name at least one of ${CMEK_USAGE_ACTIONS.join(', ')}, got: []`);
+    }
+    const unknown = this.actions.filter((a) => !CMEK_USAGE_ACTIONS.includes(a));
+    if (unknown.length > 0) {
+      throw new Error(`\`actions\` may only contain ${CMEK_USAGE_ACTIONS.join(', ')}, got: ${got(unknown.join(', '))}`);
+    }
+    if (new Set(this.actions).size !== this.actions.length) {
+      throw new Error(`\`actions\` must not repeat an action, got: ${got(this.actions.join(', '))}`);
+    }
+  }
+
+  private validateConditions(): void {
+    const o = this.options;
+    for (const s of o.viaServices ?? []) {
+      validateFixedConditionValue('viaServices', s);
+      validatePattern('viaServices', s, VIA_SERVICE, 'a service endpoint name such as s3.eu-west-1.amazonaws.com');
+    }
+    for (const [k, v] of Object.entries(o.encryptionContext ?? {})) {
+      validateFixedConditionValue('encryptionContext key', k);
+      validateFixedConditionValue(`encryptionContext["${k}"]`, v);
+    }
+    for (const k of o.requireEncryptionContextKeys ?? []) {
+      validateFixedConditionValue('requireEncryptionContextKeys', k);
+    }
+    for (const v of o.sourceVpce ?? []) {
+      validatePattern('sourceVpce', v, VPCE_ID, 'a VPC endpoint id such as vpce-0a1b2c3d4e5f67890');
+    }
+    for (const [prop, list] of [['viaServices', o.viaServices], ['requireEncryptionContextKeys', o.requireEncryptionContextKeys], ['sourceVpce', o.sourceVpce]] as const) {
+      if (list !== undefined && list.length === 0) {
+        throw new Error(`\`${prop}\` must not be empty when given (leave it out for no condition), got: []`);
+      }
+    }
+  }
+}
+
+function isConstruct(x: unknown): x is IConstruct {
+  return Construct.isConstruct(x);
+}
+
+/** `acme-analytics` → `AcmeAnalytics`; letters and digits only. */
+function pascalName(raw: string): string {
+  return raw
+    .split(/[^A-Za-z0-9]+/)
+    .filter((w) => w.length > 0)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+}
+
+function mergeConditions(
+  a: { [operator: string]: { [key: string]: unknown } },
+  b: { [operator: string]: { [key: string]: unknown } },
+): { [operator: string]: { [key: string]: unknown } } {
+  const result: { [operator: string]: { [key: string]: unknown } } = {};
+  for (const source of [a, b]) {
+    for (const [op, kv] of Object.entries(source)) {
+      result[op] = { ...(result[op] ?? {}), ...kv };
+    }
+  }
+  return result;
+}
