@@ -146,7 +146,9 @@ export class CmekKey extends Resource implements kms.IKey {
     const rotationPeriod = props.rotationPeriod ?? Duration.days(365);
     const pendingWindow = props.pendingWindow ?? Duration.days(30);
     validateDays('pendingWindow', pendingWindow, 7, 30);
-    if (enableKeyRotation) {validateDays('rotationPeriod', rotationPeriod, 90, 2560);} else if (props.rotationPeriod) {
+    if (enableKeyRotation) {
+      validateDays('rotationPeriod', rotationPeriod, 90, 2560);
+    } else if (props.rotationPeriod) {
       throw new Error(`\`rotationPeriod\` needs \`enableKeyRotation\` to be true, got: ${rotationPeriod.toHumanString()} with rotation off`);
     }
     this.guard = resolveDeletionGuard(props.deletionGuard, removalPolicy);
