@@ -1,5 +1,42 @@
 // Asks a policy simulator whether a principal may perform a KMS action on a key, given its key policy.
-import { runSimulation, runUnsafeSimulation, type EvaluationResult, type Simulation } from '@cloud-copilot/iam-simulate';
+import * as path from 'node:path';
+import { loadPolicy } from '@cloud-copilot/iam-policy';
+import { runSimulation, type EvaluationResult, type Simulation } from '@cloud-copilot/iam-simulate';
+
+/*
+ * The simulator's validated entry point drops context keys whose names hold a variable separated by ':'
+ * (KMS's `kms:EncryptionContext:<key>`), and its unvalidated one fails on an unnamed resource policy.
+ * So, after validation, the request is evaluated by the simulator's own core engine, context as given.
+ */
+const engineDir = path.dirname(require.resolve('@cloud-copilot/iam-simulate'));
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { authorize } = require(path.join(engineDir, 'core_engine/CoreSimulatorEngine.js'));
+const { AwsRequestImpl } = require(path.join(engineDir, 'request/request.js'));
+const { RequestContextImpl } = require(path.join(engineDir, 'requestContext.js'));
+const { DiscoveryContextKeyConstraints } = require(path.join(engineDir, 'context_keys/discoveryContextKeyConstraints.js'));
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+function evaluateExactly(simulation: Simulation): EvaluationResult {
+  const { request } = simulation;
+  const analysis = authorize({
+    request: new AwsRequestImpl(
+      request.principal,
+      { resource: request.resource.resource, accountId: request.resource.accountId },
+      request.action,
+      new RequestContextImpl(request.contextVariables),
+    ),
+    sessionPolicy: undefined,
+    identityPolicies: simulation.identityPolicies.map((p) => loadPolicy(p.policy, { name: p.name })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: simulation.resourcePolicy ? loadPolicy(simulation.resourcePolicy, { name: 'keyPolicy' }) : undefined,
+    permissionBoundaries: undefined,
+    vpcEndpointPolicies: undefined,
+    simulationParameters: { simulationMode: 'Strict', discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) },
+    serviceSettings: { s3: {} },
+  });
+  return analysis.result;
+}
 
 export interface KmsRequest {
   /** The key policy as deployed (intrinsics resolved). */
@@ -44,7 +81,7 @@ export async function decide(req: KmsRequest): Promise<EvaluationResult> {
   if (validated.resultType === 'error') {
     throw new Error(`simulation rejected: ${JSON.stringify(validated.errors)}`);
   }
-  const exact = runUnsafeSimulation(simulation, {});
+  const exact = evaluateExactly(simulation);
   const ignored = validated.resultType === 'single' ? validated.result.ignoredContextKeys ?? [] : [];
   const unexplained = ignored.filter((k) => !k.toLowerCase().startsWith('kms:encryptioncontext:'));
   if (unexplained.length > 0) {
