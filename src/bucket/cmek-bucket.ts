@@ -1,5 +1,5 @@
 // CmekBucket: an S3 bucket encrypted with a CMEK key and locked down, with grants that cover both bucket and key.
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -91,7 +91,8 @@ const KEY_WRITE_ACTIONS = [CmekAction.ENCRYPT, CmekAction.DECRYPT, CmekAction.GE
  * a bucket policy that refuses uploads asking for another encryption or another key.
  *
  * `grantRead`/`grantReadWrite` grant both sides a cross-account reader needs: the bucket policy and a
- * key-policy statement limited to use through S3 for this bucket.
+ * key-policy statement limited to use through S3 — and, when `bucketName` is given, to this bucket's
+ * encryption context.
  */
 export class CmekBucket extends Construct {
   /** The underlying bucket. */
@@ -106,8 +107,11 @@ export class CmekBucket extends Construct {
   /** The bucket's ARN. */
   public readonly bucketArn: string;
 
+  private readonly bucketNameProp?: string;
+
   constructor(scope: Construct, id: string, props: CmekBucketProps = {}) {
     super(scope, id);
+    this.bucketNameProp = props.bucketName;
     this.key = this.resolveKey(props);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
@@ -153,12 +157,18 @@ export class CmekBucket extends Construct {
         resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
       }),
     );
-    // With an S3 Bucket Key, S3 calls KMS with the bucket ARN as encryption context.
+    // With an S3 Bucket Key, S3 calls KMS with the bucket ARN as encryption context. The key policy can
+    // name that ARN only when the bucket name is fixed: a generated name would make key and bucket
+    // depend on each other.
+    const name = this.bucketNameProp;
+    const encryptionContext = name !== undefined && !Token.isUnresolved(name)
+      ? { 'aws:s3:arn': `arn:${Stack.of(this).partition}:s3:::${name}` }
+      : undefined;
     this.key.addGrantee(
       grantee._derive(suffix, {
         actions: keyActions,
         viaServices: [`s3.${Stack.of(this).region}.amazonaws.com`],
-        encryptionContext: { 'aws:s3:arn': this.bucket.bucketArn },
+        encryptionContext,
         requireEncryptionContextKeys: undefined,
       }),
     );
@@ -175,7 +185,11 @@ export class CmekBucket extends Construct {
     return new CmekKey(this, 'Key', { alias: props.keyAlias });
   }
 
-  /** Refuses uploads that ask for another encryption type or another key; uploads that ask for none get the default. */
+  /**
+   * Refuses uploads that ask for another encryption type or another key; uploads that ask for none get the
+   * default. `Null: false` limits each denial to requests that carry the header: a negated operator alone
+   * (with or without `IfExists`) also matches a request without it.
+   */
   private denyOtherEncryption(): void {
     const objects = this.bucket.arnForObjects('*');
     this.bucket.addToResourcePolicy(
@@ -185,7 +199,10 @@ export class CmekBucket extends Construct {
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:PutObject'],
         resources: [objects],
-        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
+        conditions: {
+          'Null': { 's3:x-amz-server-side-encryption': 'false' },
+          'StringNotEquals': { 's3:x-amz-server-side-encryption': 'aws:kms' },
+        },
       }),
     );
     this.bucket.addToResourcePolicy(
@@ -195,7 +212,10 @@ export class CmekBucket extends Construct {
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:PutObject'],
         resources: [objects],
-        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn } },
+        conditions: {
+          'Null': { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+          'StringNotEquals': { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
+        },
       }),
     );
   }

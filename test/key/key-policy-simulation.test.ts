@@ -50,20 +50,20 @@ describe('key policy, simulated', () => {
     const policy = deployedPolicy({ alias: 'cmek/vendor', grantees: [CmekGrantee.account(VENDOR)] });
 
     test.each(GRANTED)('GIVEN a vendor role WHEN it calls %s THEN it is allowed', async (action) => {
-      expect(await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE) })).toBe('Allowed');
+      expect(await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE) })).toBe('Allowed');
     });
 
     test.each(NOT_GRANTED)('GIVEN a vendor role WHEN it calls %s THEN it is denied', async (action) => {
-      expect(await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE, trailingDays(action, '9999')) })).not.toBe('Allowed');
+      expect(await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE, trailingDays(action, '9999')) })).not.toBe('Allowed');
     });
 
     test('GIVEN the vendor account did not delegate to its role WHEN the role decrypts THEN it is denied (cross-account needs both sides)', async () => {
-      expect(await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Decrypt', context: ctx(VENDOR_ROLE), identityActions: [] })).not.toBe('Allowed');
+      expect(await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Decrypt', context: ctx(VENDOR_ROLE), identityActions: [] })).not.toBe('Allowed');
     });
 
     test('GIVEN a third account WHEN it decrypts THEN it is denied', async () => {
       const stranger = 'arn:aws:iam::444455556666:role/Stranger';
-      expect(await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: stranger, action: 'kms:Decrypt', context: ctx(stranger) })).not.toBe('Allowed');
+      expect(await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: stranger, action: 'kms:Decrypt', context: ctx(stranger) })).not.toBe('Allowed');
     });
   });
 
@@ -79,7 +79,7 @@ describe('key policy, simulated', () => {
       ['kms:GenerateDataKey', 'denied'],
       ['kms:ReEncryptTo', 'denied'],
     ])('GIVEN the role WHEN it calls %s THEN it is %s', async (action, expected) => {
-      const result = await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE) });
+      const result = await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE) });
       if (expected === 'Allowed') expect(result).toBe('Allowed');
       else expect(result).not.toBe('Allowed');
     });
@@ -89,16 +89,16 @@ describe('key policy, simulated', () => {
     test('GIVEN an organization grantee WHEN a member and a non-member decrypt THEN only the member is allowed', async () => {
       const policy = deployedPolicy({ alias: 'cmek/org', grantees: [CmekGrantee.organization('o-a1b2c3d4e5')] });
       const member = 'arn:aws:iam::222233334444:role/App';
-      const allowed = await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: member, action: 'kms:Decrypt', context: ctx(member, { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' }) });
-      const wrongOrg = await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: member, action: 'kms:Decrypt', context: ctx(member, { 'aws:PrincipalOrgID': 'o-zzzzzzzzzz' }) });
-      const noOrg = await decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: member, action: 'kms:Decrypt', context: ctx(member) });
+      const allowed = await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: member, action: 'kms:Decrypt', context: ctx(member, { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' }) });
+      const wrongOrg = await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: member, action: 'kms:Decrypt', context: ctx(member, { 'aws:PrincipalOrgID': 'o-zzzzzzzzzz' }) });
+      const noOrg = await decide({ resourcePolicy: policy, resource: KEY_ARN, principal: member, action: 'kms:Decrypt', context: ctx(member) });
       expect([allowed, wrongOrg, noOrg]).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
     });
 
     test('GIVEN viaServices s3 WHEN the vendor decrypts through S3, through EC2, and directly THEN only through S3 is allowed', async () => {
       const policy = deployedPolicy({ alias: 'cmek/s3only', grantees: [CmekGrantee.account(VENDOR, { viaServices: ['s3.eu-west-1.amazonaws.com'] })] });
       const via = async (service?: string) => decide({
-        keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Decrypt',
+        resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Decrypt',
         context: ctx(VENDOR_ROLE, service ? { 'kms:ViaService': service } : {}),
       });
       expect([await via('s3.eu-west-1.amazonaws.com'), await via('ec2.eu-west-1.amazonaws.com'), await via()]).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
@@ -107,7 +107,7 @@ describe('key policy, simulated', () => {
     test('GIVEN an encryption-context condition WHEN the context matches, differs, or is missing THEN only the match is allowed; DescribeKey still works', async () => {
       const policy = deployedPolicy({ alias: 'cmek/tenant', grantees: [CmekGrantee.account(VENDOR, { encryptionContext: { tenant: 'acme' } })] });
       const call = (action: string, extra: Record<string, string | string[]>) =>
-        decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE, extra) });
+        decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action, context: ctx(VENDOR_ROLE, extra) });
       expect(await call('kms:Decrypt', { 'kms:EncryptionContext:tenant': 'acme', 'kms:EncryptionContextKeys': ['tenant'] })).toBe('Allowed');
       expect(await call('kms:Decrypt', { 'kms:EncryptionContext:tenant': 'globex', 'kms:EncryptionContextKeys': ['tenant'] })).toBe('ImplicitlyDenied');
       expect(await call('kms:Decrypt', {})).toBe('ImplicitlyDenied');
@@ -117,7 +117,7 @@ describe('key policy, simulated', () => {
     test('GIVEN a required context key WHEN the key is present or absent THEN only present is allowed', async () => {
       const policy = deployedPolicy({ alias: 'cmek/keys', grantees: [CmekGrantee.account(VENDOR, { requireEncryptionContextKeys: ['dataset'] })] });
       const call = (extra: Record<string, string | string[]>) =>
-        decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:GenerateDataKey', context: ctx(VENDOR_ROLE, extra) });
+        decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:GenerateDataKey', context: ctx(VENDOR_ROLE, extra) });
       expect(await call({ 'kms:EncryptionContext:dataset': 'sales', 'kms:EncryptionContextKeys': ['dataset'] })).toBe('Allowed');
       expect(await call({ 'kms:EncryptionContext:other': 'x', 'kms:EncryptionContextKeys': ['other'] })).toBe('ImplicitlyDenied');
     });
@@ -125,7 +125,7 @@ describe('key policy, simulated', () => {
     test('GIVEN sourceVpce WHEN called from that endpoint, another, or none THEN only that endpoint is allowed', async () => {
       const policy = deployedPolicy({ alias: 'cmek/vpce', grantees: [CmekGrantee.account(VENDOR, { sourceVpce: ['vpce-0a1b2c3d4e5f67890'] })] });
       const call = (extra: Record<string, string>) =>
-        decide({ keyPolicy: policy, keyArn: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Encrypt', context: ctx(VENDOR_ROLE, extra) });
+        decide({ resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Encrypt', context: ctx(VENDOR_ROLE, extra) });
       expect([
         await call({ 'aws:SourceVpce': 'vpce-0a1b2c3d4e5f67890' }),
         await call({ 'aws:SourceVpce': 'vpce-11111111111111111' }),
@@ -140,7 +140,7 @@ describe('key policy, simulated', () => {
       deletionGuard: { minDaysUnused: 365, exemptPrincipalArns: [BREAK_GLASS] },
     });
     const ask = (principal: string, action: string, days: string) =>
-      decide({ keyPolicy: policy, keyArn: KEY_ARN, principal, action, context: ctx(principal, trailingDays(action, days)) });
+      decide({ resourcePolicy: policy, resource: KEY_ARN, principal, action, context: ctx(principal, trailingDays(action, days)) });
 
     test.each([
       ['kms:ScheduleKeyDeletion', '0', 'ExplicitlyDenied'],
@@ -167,12 +167,12 @@ describe('key policy, simulated', () => {
 
     test('GIVEN the guard off WHEN the admin schedules deletion of a busy key THEN it is allowed', async () => {
       const unguarded = deployedPolicy({ alias: 'cmek/unguarded', deletionGuard: { enabled: false } });
-      expect(await decide({ keyPolicy: unguarded, keyArn: KEY_ARN, principal: ADMIN, action: 'kms:ScheduleKeyDeletion', context: ctx(ADMIN, trailingDays('kms:ScheduleKeyDeletion', '0')) })).toBe('Allowed');
+      expect(await decide({ resourcePolicy: unguarded, resource: KEY_ARN, principal: ADMIN, action: 'kms:ScheduleKeyDeletion', context: ctx(ADMIN, trailingDays('kms:ScheduleKeyDeletion', '0')) })).toBe('Allowed');
     });
 
     test('GIVEN a custom threshold of 30 days WHEN the admin deletes at 30 and 31 THEN denied then allowed', async () => {
       const p = deployedPolicy({ alias: 'cmek/thirty', deletionGuard: { minDaysUnused: 30 } });
-      const at = (days: string) => decide({ keyPolicy: p, keyArn: KEY_ARN, principal: ADMIN, action: 'kms:ScheduleKeyDeletion', context: ctx(ADMIN, { 'kms:TrailingDaysWithoutKeyUsage': days }) });
+      const at = (days: string) => decide({ resourcePolicy: p, resource: KEY_ARN, principal: ADMIN, action: 'kms:ScheduleKeyDeletion', context: ctx(ADMIN, { 'kms:TrailingDaysWithoutKeyUsage': days }) });
       expect([await at('30'), await at('31')]).toEqual(['ExplicitlyDenied', 'Allowed']);
     });
   });
@@ -186,7 +186,7 @@ describe('key policy, simulated', () => {
         removalPolicy: RemovalPolicy.RETAIN,
       });
       const other = `arn:aws:iam::${OWNER}:role/Developer`;
-      const call = (principal: string, action: string) => decide({ keyPolicy: policy, keyArn: KEY_ARN, principal, action, context: ctx(principal, trailingDays(action, '9999')) });
+      const call = (principal: string, action: string) => decide({ resourcePolicy: policy, resource: KEY_ARN, principal, action, context: ctx(principal, trailingDays(action, '9999')) });
       expect(await call(ADMIN, 'kms:PutKeyPolicy')).toBe('Allowed');
       expect(await call(ADMIN, 'kms:ScheduleKeyDeletion')).toBe('Allowed');
       expect(await call(ADMIN, 'kms:Decrypt')).not.toBe('Allowed');

@@ -1,4 +1,4 @@
-// Asks a policy simulator whether a principal may perform a KMS action on a key, given its key policy.
+// Asks a policy simulator whether a principal may perform an action on a resource, given the resource's policy.
 import * as path from 'node:path';
 import { loadPolicy } from '@cloud-copilot/iam-policy';
 import { runSimulation, type EvaluationResult, type Simulation } from '@cloud-copilot/iam-simulate';
@@ -38,19 +38,22 @@ function evaluateExactly(simulation: Simulation): EvaluationResult {
   return analysis.result;
 }
 
-export interface KmsRequest {
-  /** The key policy as deployed (intrinsics resolved). */
-  readonly keyPolicy: unknown;
-  readonly keyArn: string;
+export interface PolicyRequest {
+  /** The resource's policy (key policy, bucket policy) as deployed: intrinsics resolved. */
+  readonly resourcePolicy: unknown;
+  /** The resource's ARN. */
+  readonly resource: string;
+  /** The account owning the resource. @default - the account in `resource` */
+  readonly resourceAccount?: string;
   /** The calling principal's ARN. */
   readonly principal: string;
   readonly action: string;
   /** Request context, keys spelled exactly as AWS sends them. */
   readonly context?: Record<string, string | string[]>;
   /**
-   * Actions the caller's own identity policy allows on the key (a vendor's administrators delegate to
-   * their roles this way).
-   * @default ['kms:*'] — so the key policy alone decides
+   * Actions the caller's own identity policy allows (a vendor's administrators delegate to their roles
+   * this way).
+   * @default ['kms:*'] — so the resource policy alone decides
    */
   readonly identityActions?: string[];
 }
@@ -60,14 +63,14 @@ export interface KmsRequest {
  * evaluates the request exactly as given: `kms:EncryptionContext:<key>` keys, which the validated entry
  * point does not recognise, are then still evaluated. Both paths must agree where nothing was ignored.
  */
-export async function decide(req: KmsRequest): Promise<EvaluationResult> {
-  const accountId = req.keyArn.split(':')[4];
+export async function decide(req: PolicyRequest): Promise<EvaluationResult> {
+  const accountId = req.resourceAccount ?? req.resource.split(':')[4];
   const identityActions = req.identityActions ?? ['kms:*'];
   const simulation: Simulation = {
     request: {
       principal: req.principal,
       action: req.action,
-      resource: { resource: req.keyArn, accountId },
+      resource: { resource: req.resource, accountId },
       contextVariables: req.context ?? {},
     },
     identityPolicies: identityActions.length
@@ -75,7 +78,7 @@ export async function decide(req: KmsRequest): Promise<EvaluationResult> {
       : [],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: req.keyPolicy,
+    resourcePolicy: req.resourcePolicy,
   };
   const validated = await runSimulation(simulation, {});
   if (validated.resultType === 'error') {
