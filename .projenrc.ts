@@ -81,6 +81,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'commander@^14',
     'cli-table3@^0.6.5',
     'esbuild@^0.28',
+    // The CDK CLI for `npx cdk synth` of the example app (the `latest` tag is an old, broken 3.0.0).
+    'aws-cdk@^2.1148.1',
   ],
 
   gitignore: ['cdk.out', '.venv', '.tools', 'bench/results/*.tmp', '*.tsbuildinfo'],

@@ -134,7 +134,9 @@ export class CmekKey extends Resource implements kms.IKey {
   /** The key's id. */
   public readonly keyId: string;
 
-  private readonly policy: iam.PolicyDocument;
+  /** The key policy document; grantees and grants add statements to it. */
+  public readonly policy: iam.PolicyDocument;
+
   private readonly grantees = new Map<string, BoundGrantee>();
   private readonly guard?: DeletionGuardStatementOptions;
 
