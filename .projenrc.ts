@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { awscdk, javascript, JsonFile } from 'projen';
 import { TypescriptConfig, TypescriptConfigExtends, UpdateSnapshot } from 'projen/lib/javascript';
+import { addBenchmarks } from './projenrc/bench';
+import { addQualityGates } from './projenrc/quality';
 
 /** Every `*.lambda.ts` handler under `src/`, as a project-relative path. */
 function lambdaEntrypoints(dir = 'src'): string[] {
@@ -151,5 +153,8 @@ new JsonFile(project, 'cdk.json', {
     },
   },
 });
+
+addQualityGates(project);
+addBenchmarks(project);
 
 project.synth();
