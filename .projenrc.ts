@@ -70,6 +70,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ts-jest@^29.4.15',
     'cdk-nag@^3.0.2',
     '@cloud-copilot/iam-simulate',
+    '@cloud-copilot/iam-policy',
     'aws-sdk-client-mock@^4.1.0',
     'aws-sdk-client-mock-jest@^4.1.0',
     '@aws-sdk/client-kms@^3.1164.0',
@@ -110,6 +111,10 @@ const tsconfigLint = new TypescriptConfig(project, {
 const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
 eslintrc.addDeletionOverride('parserOptions.projectService');
 eslintrc.addOverride('parserOptions.project', `./${tsconfigLint.fileName}`);
+// Code that is bundled (handlers, CLI) or never shipped may import devDependencies.
+for (const pattern of ['examples/**', 'integ/**', 'bench/**', 'scripts/**', 'src/**/*.lambda.ts', 'src/cli/**']) {
+  project.eslint?.allowDevDeps(pattern);
+}
 project.eslint?.addLintPattern('examples');
 project.eslint?.addLintPattern('integ');
 project.eslint?.addLintPattern('bench');

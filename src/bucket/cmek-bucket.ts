@@ -200,8 +200,8 @@ export class CmekBucket extends Construct {
         actions: ['s3:PutObject'],
         resources: [objects],
         conditions: {
-          'Null': { 's3:x-amz-server-side-encryption': 'false' },
-          'StringNotEquals': { 's3:x-amz-server-side-encryption': 'aws:kms' },
+          Null: { 's3:x-amz-server-side-encryption': 'false' },
+          StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
         },
       }),
     );
@@ -213,8 +213,8 @@ export class CmekBucket extends Construct {
         actions: ['s3:PutObject'],
         resources: [objects],
         conditions: {
-          'Null': { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
-          'StringNotEquals': { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
+          Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
         },
       }),
     );

@@ -138,8 +138,13 @@ describe('CmekBucket', () => {
     expect(await kmsCall('kms:Decrypt', { ...viaS3, 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::other' })).toBe('ImplicitlyDenied');
     expect(await kmsCall('kms:GenerateDataKey', viaS3)).toBe('ImplicitlyDenied');
     const s3Call = (action: string) => decide({
-      resourcePolicy: bucketPolicy, resource: `${BUCKET_ARN}/a.csv`, resourceAccount: OWNER, principal: VENDOR_ROLE, action,
-      context: { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3' }, identityActions: ['s3:*'],
+      resourcePolicy: bucketPolicy,
+      resource: `${BUCKET_ARN}/a.csv`,
+      resourceAccount: OWNER,
+      principal: VENDOR_ROLE,
+      action,
+      context: { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3' },
+      identityActions: ['s3:*'],
     });
     expect(await s3Call('s3:GetObject')).toBe('Allowed');
     expect(await s3Call('s3:PutObject')).not.toBe('Allowed');

@@ -98,7 +98,10 @@ describe('key policy, simulated', () => {
     test('GIVEN viaServices s3 WHEN the vendor decrypts through S3, through EC2, and directly THEN only through S3 is allowed', async () => {
       const policy = deployedPolicy({ alias: 'cmek/s3only', grantees: [CmekGrantee.account(VENDOR, { viaServices: ['s3.eu-west-1.amazonaws.com'] })] });
       const via = async (service?: string) => decide({
-        resourcePolicy: policy, resource: KEY_ARN, principal: VENDOR_ROLE, action: 'kms:Decrypt',
+        resourcePolicy: policy,
+        resource: KEY_ARN,
+        principal: VENDOR_ROLE,
+        action: 'kms:Decrypt',
         context: ctx(VENDOR_ROLE, service ? { 'kms:ViaService': service } : {}),
       });
       expect([await via('s3.eu-west-1.amazonaws.com'), await via('ec2.eu-west-1.amazonaws.com'), await via()]).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
