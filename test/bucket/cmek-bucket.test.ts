@@ -1,5 +1,5 @@
 // CmekBucket: secure defaults, the deny-other-encryption policy and grants that cover bucket and key.
-import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CmekBucket, CmekBucketProps, CmekGrantee, CmekKey } from '../../src';
@@ -125,10 +125,11 @@ describe('CmekBucket', () => {
   });
 
   test('GIVEN grantRead to a vendor WHEN S3 decrypts for it, and when it calls KMS directly THEN only the S3 path is allowed', async () => {
-    const app = new App();
+    const app = nagApp();
     const stack = new Stack(app, 'Granted', { env: { account: OWNER, region: 'eu-west-1' } });
     const bucket = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data', bucketName: 'cmek-data' });
     bucket.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    s3AckBucket(bucket);
     const { keyPolicy, bucketPolicy } = policies(Template.fromStack(stack));
     const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com', 'kms:EncryptionContext:aws:s3:arn': BUCKET_ARN, 'kms:EncryptionContextKeys': ['aws:s3:arn'] };
     const kmsCall = (action: string, context: Record<string, string | string[]>) =>
@@ -151,10 +152,11 @@ describe('CmekBucket', () => {
   });
 
   test('GIVEN grantReadWrite WHEN synthesized THEN the key statement allows what SSE-KMS writes need, through S3 only', () => {
-    const app = new App();
+    const app = nagApp();
     const stack = new Stack(app, 'Rw', { env: { account: OWNER, region: 'eu-west-1' } });
     const bucket = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data' });
     bucket.grantReadWrite(CmekGrantee.role(VENDOR_ROLE));
+    s3AckBucket(bucket);
     const { keyPolicy, bucketPolicy } = policies(Template.fromStack(stack));
     const statement = keyPolicy.Statement.find((s: any) => s.Sid === 'CmekUsageVendorAppS3ReadWrite');
     expect(statement.Action).toEqual(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*']);
@@ -164,14 +166,15 @@ describe('CmekBucket', () => {
   });
 
   test('GIVEN versioned false and DESTROY WHEN synthesized THEN the explicit opt-outs reach the template', () => {
-    const app = new App();
+    const app = nagApp();
     const stack = new Stack(app, 'OptOut');
-    new CmekBucket(stack, 'Data', {
+    const bucket = new CmekBucket(stack, 'Data', {
       encryptionKey: new CmekKey(stack, 'Key', { alias: 'cmek/tmp', deletionGuard: { enabled: false } }),
       versioned: false,
       removalPolicy: RemovalPolicy.DESTROY,
       bucketName: 'cmek-scratch',
     });
+    s3AckBucket(bucket);
     Template.fromStack(stack).hasResource('AWS::S3::Bucket', {
       Properties: { BucketName: 'cmek-scratch', VersioningConfiguration: Match.absent() },
       DeletionPolicy: 'Delete',
@@ -183,7 +186,7 @@ describe('CmekBucket', () => {
     ['both key and alias', 'both', /`keyAlias` applies only to a key the bucket creates/],
     ['an invalid alias', { keyAlias: 'alias/aws/s3' }, /`alias` must not start with alias\/aws\//],
   ])('GIVEN %s WHEN constructed THEN a clear error', (_name, props, message) => {
-    const stack = new Stack(new App(), 'Bad');
+    const stack = new Stack(nagApp(), 'Bad');
     const p = props === 'both' ? { keyAlias: 'x', encryptionKey: new CmekKey(stack, 'K', { alias: 'k' }) } : props;
     expect(() => new CmekBucket(stack, 'B', p as CmekBucketProps)).toThrow(message);
   });

@@ -1,5 +1,5 @@
 // CmekKey: props, defaults, validation and cross-stack behaviour, asserted on the synthesized template.
-import { App, Aws, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -207,7 +207,7 @@ describe('CmekKey', () => {
   });
 
   test('GIVEN addGrantee after construction WHEN synthesized THEN the statement is added; revoking is leaving it out', () => {
-    const app = new App();
+    const app = nagApp();
     const granted = new Stack(app, 'Granted');
     new CmekKey(granted, 'K', { alias: 'cmek/x' }).addGrantee(CmekGrantee.account(VENDOR));
     const revoked = new Stack(app, 'Revoked');
@@ -222,7 +222,7 @@ describe('CmekKey', () => {
   });
 
   test('GIVEN tokens for alias, account, role ARN and org WHEN constructed THEN they are not validated', () => {
-    const app = new App();
+    const app = nagApp();
     const stack = new Stack(app, 'Tokens');
     const lazy = (v: string) => Lazy.string({ produce: () => v });
     expect(() => new CmekKey(stack, 'K', {
@@ -237,7 +237,7 @@ describe('CmekKey', () => {
   });
 
   test('GIVEN a CmekKey WHEN used where a kms.IKey is expected THEN grants delegate to the underlying key', () => {
-    const app = new App();
+    const app = nagApp();
     const stack = new Stack(app, 'IKey');
     const key: kms.IKey = new CmekKey(stack, 'K', { alias: 'cmek/ikey' });
     const role = new iam.Role(stack, 'Worker', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
@@ -248,7 +248,7 @@ describe('CmekKey', () => {
   });
 
   test('GIVEN fromCustomerKeyArn WHEN given a key ARN THEN it returns that key, and an alias ARN is refused', () => {
-    const stack = new Stack(new App(), 'Vendor');
+    const stack = new Stack(nagApp(), 'Vendor');
     const arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     expect(CmekKey.fromCustomerKeyArn(stack, 'Customer', arn).keyArn).toBe(arn);
     expect(() => CmekKey.fromCustomerKeyArn(stack, 'Alias', 'arn:aws:kms:eu-west-1:111122223333:alias/cmek')).toThrow(
@@ -285,13 +285,13 @@ describe('CmekKey', () => {
       ['empty viaServices list', () => ({ ...base, grantees: [CmekGrantee.account(VENDOR, { viaServices: [] })] }), /`viaServices` must not be empty when given/],
     ];
     test.each(cases)('GIVEN %s WHEN constructed THEN a clear error names it', (_name, props, message) => {
-      const stack = new Stack(new App(), 'Invalid');
+      const stack = new Stack(nagApp(), 'Invalid');
       expect(() => new CmekKey(stack, 'K', props())).toThrow(message);
     });
 
     test('GIVEN every invalid input WHEN constructed THEN each error is a single line', () => {
       for (const [, props] of cases) {
-        const stack = new Stack(new App(), 'Invalid');
+        const stack = new Stack(nagApp(), 'Invalid');
         let message = '';
         try {
           new CmekKey(stack, 'K', props());
@@ -304,13 +304,13 @@ describe('CmekKey', () => {
     });
 
     test('GIVEN DESTROY applied after construction to a guarded key THEN the same error is raised', () => {
-      const stack = new Stack(new App(), 'Late');
+      const stack = new Stack(nagApp(), 'Late');
       const key = new CmekKey(stack, 'K', { alias: 'cmek/late' });
       expect(() => key.applyRemovalPolicy(RemovalPolicy.DESTROY)).toThrow(/`removalPolicy: DESTROY` with the deletion guard on/);
     });
 
     test('GIVEN DESTROY with a break-glass exemption WHEN constructed THEN it is allowed', () => {
-      const stack = new Stack(new App(), 'Destroyable');
+      const stack = new Stack(nagApp(), 'Destroyable');
       expect(() => new CmekKey(stack, 'K', {
         alias: 'cmek/ephemeral',
         removalPolicy: RemovalPolicy.DESTROY,
@@ -320,8 +320,8 @@ describe('CmekKey', () => {
   });
 
   describe('key-policy size', () => {
-    function withGrantees(n: number): App {
-      const app = new App();
+    function withGrantees(n: number) {
+      const app = nagApp();
       const stack = new Stack(app, 'Big', { env: { account: '999999999999', region: 'eu-west-1' } });
       new CmekKey(stack, 'K', {
         alias: 'cmek/big',

@@ -1,9 +1,10 @@
 // What synthesized CmekKey policies allow and deny, asked of a policy simulator (principal × action × context).
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CmekAction, CmekGrantee, CmekKey, CmekKeyProps } from '../../src';
 import { resolveCfn } from '../support/cfn';
+import { nagApp } from '../support/nag';
 import { decide } from '../support/simulate';
 
 const OWNER = '999999999999';
@@ -29,7 +30,7 @@ const NOT_GRANTED = ['kms:CreateGrant', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDele
 
 /** The key policy of a CmekKey as it would be deployed in account OWNER. */
 function deployedPolicy(props: CmekKeyProps): unknown {
-  const stack = new Stack(new App(), 'Sim', { env: { account: OWNER, region: 'eu-west-1' } });
+  const stack = new Stack(nagApp(), 'Sim', { env: { account: OWNER, region: 'eu-west-1' } });
   new CmekKey(stack, 'K', props);
   const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
   return resolveCfn(key.Properties.KeyPolicy, { account: OWNER });
