@@ -146,6 +146,12 @@ const pythonEnv = project.addTask('python:env', {
   description: 'Create or refresh .venv from requirements-dev.txt (moto, cryptography, cfn-lint, checkov)',
   exec: 'bash scripts/python-env.sh',
 });
+// ts-jest transpiles file by file, and jsii checks only the library: type-check everything once.
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check the library, handlers, CLI, tests, examples, integ apps and benchmarks',
+  exec: `tsc -p ${tsconfigLint.fileName} --noEmit`,
+});
+project.testTask.prependSpawn(typecheck);
 project.testTask.prependSpawn(bundler.bundleTask);
 project.testTask.prependSpawn(pythonEnv);
 
