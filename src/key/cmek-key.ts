@@ -13,6 +13,7 @@ import {
   DeletionGuardStatementOptions,
   usageStatements,
 } from './key-policy';
+import { deployedJsonBytes } from '../private/policy-size';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 /**
@@ -292,7 +293,7 @@ export class CmekKey extends Resource implements kms.IKey {
 
   private validatePolicySize(): string[] {
     const stack = Stack.of(this);
-    const size = (x: unknown) => Buffer.byteLength(JSON.stringify(stack.resolve(x)), 'utf8');
+    const size = (x: unknown) => deployedJsonBytes(stack.resolve(x));
     const total = size(this.policy);
     if (total <= KEY_POLICY_MAX_BYTES) return [];
     const perGrantee = [...this.grantees.values()].map((g) => size(usageStatements(g).map((s) => s.toStatementJson())));

@@ -4,6 +4,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CmekAction, CmekGrantee, CmekKey, CmekKeyProps } from '../../src';
+import { deployedJsonBytes } from '../../src/private/policy-size';
+import { resolveCfn } from '../support/cfn';
 import { nagApp } from '../support/nag';
 
 const VENDOR = '111122223333';
@@ -331,6 +333,15 @@ describe('CmekKey', () => {
       });
       return app;
     }
+
+    test('GIVEN a key policy with pseudo parameters WHEN its deployed size is estimated THEN it equals the policy resolved with the longest values', () => {
+      const stack = new Stack(nagApp(), 'Sized');
+      const key = new CmekKey(stack, 'K', { alias: 'cmek/sized', grantees: [CmekGrantee.account(VENDOR, { viaServices: [`s3.${Aws.REGION}.amazonaws.com`] })] });
+      const resolved = stack.resolve(key.policy);
+      const longest = resolveCfn(resolved, { account: '123456789012', partition: 'aws-iso-b', region: 'ap-southeast-5x' });
+      expect(deployedJsonBytes(resolved)).toBe(Buffer.byteLength(JSON.stringify(longest)));
+      expect(deployedJsonBytes(resolved)).toBeLessThan(Buffer.byteLength(JSON.stringify(resolved)));
+    });
 
     test('GIVEN a policy over 32 KB WHEN synthesized THEN synth fails saying how many grantees fit', () => {
       expect(() => withGrantees(200).synth()).toThrow(
