@@ -1,0 +1,39 @@
+// Reading an envelope-encrypted body: metadata check, context check, key unwrap, streaming decryption into a sink.
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkContext, createDecryption, EnvelopeFormatError, FormatVersion, parseMetadata } from './format';
+
+/** Unwraps a data key (KMS Decrypt with the stored encryption context). */
+export type UnwrapDataKey = (wrappedKey: Buffer, context: Record<string, string>) => Promise<Uint8Array>;
+
+/** What a successful decryption reports. */
+export interface DecryptResult {
+  readonly format: FormatVersion;
+  readonly plaintextLength: number;
+}
+
+/**
+ * Decrypts `body` into `sink`. Everything that can be checked before unwrapping (format, context) is checked
+ * first; the sink receives bytes before the tag is verified at the end, so only a sink that can be discarded
+ * on error (a temp file) may be handed here. The data key is zeroed on every path.
+ */
+export async function decryptBody(
+  metadata: Record<string, string>,
+  body: Readable,
+  expectedContext: Record<string, string>,
+  unwrap: UnwrapDataKey,
+  sink: Writable,
+): Promise<DecryptResult> {
+  const envelope = parseMetadata(metadata);
+  checkContext(envelope, expectedContext);
+  const dataKey = Buffer.from(await unwrap(envelope.wrappedKey, envelope.context));
+  let decryption;
+  try {
+    if (dataKey.length !== 32) throw new EnvelopeFormatError(`unwrapped data key must be 32 bytes, got: ${dataKey.length}`);
+    decryption = createDecryption(envelope, dataKey);
+  } finally {
+    dataKey.fill(0);
+  }
+  await pipeline(body, decryption, sink);
+  return { format: envelope.format, plaintextLength: decryption.plaintextLength() };
+}
