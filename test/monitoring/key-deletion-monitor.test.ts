@@ -1,0 +1,166 @@
+// KeyDeletionMonitor: filters per log group, alarm wiring, the created trail and topic, cdk-nag, asserted on the template.
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { KeyDeletionMonitor, KeyDeletionMonitorProps } from '../../src/monitoring/key-deletion-monitor';
+import { nagApp } from '../support/nag';
+
+const CIS = '{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion))}';
+
+function synth(build: (stack: Stack) => KeyDeletionMonitorProps): { stack: Stack; template: Template; monitor: KeyDeletionMonitor } {
+  const app = nagApp();
+  const stack = new Stack(app, 'Monitoring', { env: { account: '999999999999', region: 'eu-west-1' } });
+  const monitor = new KeyDeletionMonitor(stack, 'Monitor', build(stack));
+  // Synthesizing the app runs cdk-nag: an unacknowledged finding fails the test that made it.
+  app.synth();
+  return { stack, monitor, template: Template.fromStack(stack) };
+}
+
+function keys(stack: Stack, n: number): kms.IKey[] {
+  return Array.from({ length: n }, (_, i) =>
+    kms.Key.fromKeyArn(stack, `K${i}`, `arn:aws:kms:eu-west-1:999999999999:key/00000000-0000-0000-0000-${String(i).padStart(12, '0')}`),
+  );
+}
+
+describe('KeyDeletionMonitor', () => {
+  test('GIVEN 1 key and 200 keys WHEN synthesized THEN both stacks have the same three metric filters', () => {
+    const one = synth((s) => ({ keys: keys(s, 1) })).template;
+    const many = synth((s) => ({ keys: keys(s, 200) })).template;
+    one.resourceCountIs('AWS::Logs::MetricFilter', 3);
+    many.resourceCountIs('AWS::Logs::MetricFilter', 3);
+    const patterns = (t: Template) => Object.values(t.findResources('AWS::Logs::MetricFilter')).map((r) => r.Properties.FilterPattern).sort();
+    expect(patterns(many)).toEqual(patterns(one));
+  });
+
+  test('GIVEN defaults WHEN synthesized THEN the CIS filter is verbatim and each filter feeds its metric with 1', () => {
+    const { template } = synth(() => ({}));
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: CIS,
+      MetricTransformations: [{ MetricNamespace: 'CdkCmek', MetricName: 'KeyDisableOrScheduleDeletion', MetricValue: '1' }],
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: Match.stringLikeRegexp('KMSInvalidStateException.*\\* is pending deletion\\.'),
+      MetricTransformations: [{ MetricNamespace: 'CdkCmek', MetricName: 'KeyPendingDeletionErrors', MetricValue: '1' }],
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: Match.stringLikeRegexp('PutKeyPolicy.*CancelKeyDeletion'),
+      MetricTransformations: [{ MetricNamespace: 'CdkCmek', MetricName: 'KeyPolicyChangeOrCancelDeletion', MetricValue: '1' }],
+    });
+  });
+
+  test('GIVEN defaults WHEN synthesized THEN each metric has an alarm at ≥ 1 in 5 minutes, missing data not breaching, to the topic', () => {
+    const { template } = synth(() => ({}));
+    const topicRef = { Ref: Match.stringLikeRegexp('^MonitorTopic') };
+    for (const metric of ['KeyPendingDeletionErrors', 'KeyDisableOrScheduleDeletion', 'KeyPolicyChangeOrCancelDeletion']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `CdkCmek-Monitoring-${metric}`,
+        Namespace: 'CdkCmek',
+        MetricName: metric,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicRef],
+      });
+    }
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  });
+
+  test('GIVEN no topic WHEN synthesized THEN the topic is encrypted with a rotating key that alarms and EventBridge may use', () => {
+    const { template } = synth(() => ({}));
+    const topics = template.findResources('AWS::SNS::Topic');
+    const [topic] = Object.values(topics);
+    const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const key = template.findResources('AWS::KMS::Key')[keyId];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
+  });
+
+  test('GIVEN no log group WHEN synthesized THEN a multi-region trail with file validation writes to a KMS-encrypted log group', () => {
+    const { template } = synth(() => ({}));
+    template.hasResourceProperties('AWS::CloudTrail::Trail', {
+      EnableLogFileValidation: true,
+      IsMultiRegionTrail: true,
+      IncludeGlobalServiceEvents: true,
+      IsLogging: true,
+      KMSKeyId: Match.anyValue(),
+      CloudWatchLogsLogGroupArn: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue(), RetentionInDays: 365 });
+    const trailKey = Object.values(template.findResources('AWS::KMS::Key')).find((k) => k.Properties.Description.includes('trail'))!;
+    const sids = trailKey.Properties.KeyPolicy.Statement.map((s: any) => s.Sid);
+    expect(sids).toEqual(expect.arrayContaining(['AllowCloudWatchLogs', 'AllowCloudTrailEncrypt', 'AllowCloudTrailDescribe']));
+  });
+
+  test('GIVEN no log group WHEN synthesized THEN the trail bucket blocks public access, enforces TLS, is versioned and logs access', () => {
+    const { template } = synth(() => ({}));
+    const trail = Object.values(template.findResources('AWS::CloudTrail::Trail'))[0];
+    const bucketId = trail.Properties.S3BucketName.Ref;
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId];
+    expect(bucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      VersioningConfiguration: { Status: 'Enabled' },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    const logsBucketId = bucket.Properties.LoggingConfiguration.DestinationBucketName.Ref;
+    expect(template.findResources('AWS::S3::Bucket')[logsBucketId]).toBeDefined();
+    const logsPolicy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) => p.Properties.Bucket.Ref === logsBucketId)!;
+    expect(logsPolicy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Sid: 'AllowS3ServerAccessLogs', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+    );
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')).filter((p) => p.Properties.Bucket.Ref === bucketId);
+    expect(policies[0].Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  test('GIVEN an existing log group and topic WHEN synthesized THEN no trail, bucket or topic is created and filters use that group', () => {
+    const { template } = synth((s) => ({
+      cloudTrailLogGroup: logs.LogGroup.fromLogGroupName(s, 'OrgTrail', 'aws-cloudtrail-logs-org'),
+      topic: sns.Topic.fromTopicArn(s, 'Ops', 'arn:aws:sns:eu-west-1:999999999999:ops'),
+    }));
+    template.resourceCountIs('AWS::CloudTrail::Trail', 0);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.allResourcesProperties('AWS::Logs::MetricFilter', { LogGroupName: 'aws-cloudtrail-logs-org' });
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:999999999999:ops'] });
+  });
+
+  test('GIVEN keys WHEN synthesized THEN the EventBridge rule notifies ScheduleKeyDeletion of those keys only', () => {
+    const { template } = synth((s) => ({ keys: keys(s, 2), alarmNamePrefix: 'platform' }));
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        'detail': {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: ['ScheduleKeyDeletion'],
+          resources: {
+            ARN: [
+              'arn:aws:kms:eu-west-1:999999999999:key/00000000-0000-0000-0000-000000000000',
+              'arn:aws:kms:eu-west-1:999999999999:key/00000000-0000-0000-0000-000000000001',
+            ],
+          },
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^MonitorTopic') }, InputTransformer: Match.anyValue() })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'platform-KeyPendingDeletionErrors' });
+  });
+
+  test('GIVEN no keys WHEN synthesized THEN the rule covers any key', () => {
+    const { template } = synth(() => ({}));
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
+    expect(rule.Properties.EventPattern.detail).toEqual({ eventSource: ['kms.amazonaws.com'], eventName: ['ScheduleKeyDeletion'] });
+  });
+});
