@@ -195,9 +195,10 @@ function test(node: Extract<Node, { kind: 'test' }>, event: unknown): boolean {
 }
 
 function evaluate(node: Node, event: unknown): boolean {
-  if (node.kind === 'or') return evaluate(node.left, event) || evaluate(node.right, event);
-  if (node.kind === 'and') return evaluate(node.left, event) && evaluate(node.right, event);
-  return test(node, event);
+  if (node.kind === 'test') return test(node, event);
+  return node.kind === 'or'
+    ? evaluate(node.left, event) || evaluate(node.right, event)
+    : evaluate(node.left, event) && evaluate(node.right, event);
 }
 
 /** A compiled JSON filter pattern: `matches(message)` tells whether a log event's message matches it. */
