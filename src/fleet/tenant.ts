@@ -1,0 +1,151 @@
+// A fleet tenant: its stable id, its (renameable) name, and the key settings it may override.
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { DeletionGuardOptions } from '../key/deletion-guard';
+import { CmekGrantee } from '../key/grantee';
+import { got } from '../private/validate';
+
+/**
+ * Key settings shared by every tenant of a fleet (`keyDefaults`), or overridden by one tenant.
+ */
+export interface CmekFleetKeyOptions {
+  /**
+   * A description of the key.
+   *
+   * @default - "Customer-managed key for tenant <id>"
+   */
+  readonly description?: string;
+
+  /**
+   * Who may use the key. A tenant's grantees are added to the fleet's, not substituted for them.
+   *
+   * @default - no grantees
+   */
+  readonly grantees?: CmekGrantee[];
+
+  /**
+   * Principals that administer the key (no cryptographic use).
+   *
+   * @default - none beyond the account root
+   */
+  readonly admins?: iam.IPrincipal[];
+
+  /**
+   * Whether the account root keeps full access in the key policy.
+   *
+   * @default true
+   */
+  readonly allowAccountRootAccess?: boolean;
+
+  /**
+   * Whether KMS rotates the key material automatically.
+   *
+   * @default true
+   */
+  readonly enableKeyRotation?: boolean;
+
+  /**
+   * How often the key material rotates, from 90 to 2560 days.
+   *
+   * @default Duration.days(365)
+   */
+  readonly rotationPeriod?: Duration;
+
+  /**
+   * The waiting period between scheduling deletion and deletion, from 7 to 30 days.
+   *
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+
+  /**
+   * What happens to the key when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Whether the key is a multi-Region primary key.
+   *
+   * @default false
+   */
+  readonly multiRegion?: boolean;
+
+  /**
+   * The deletion guard.
+   *
+   * @default - on, holding while the key was used within 365 days, no exemptions
+   */
+  readonly deletionGuard?: DeletionGuardOptions;
+
+  /**
+   * Tags on the key. A tenant's tags are added to the fleet's (the tenant's value wins on the same key).
+   *
+   * @default - only the `cmek:tenant` tag, set to the tenant id
+   */
+  readonly tags?: { [key: string]: string };
+}
+
+/**
+ * One tenant of a `CmekKeyFleet`.
+ *
+ * `id` is the tenant's identity: it names the key's construct (hence its logical id) and chooses its
+ * shard, so it must never change — changing it replaces the key. `name` only shapes the alias, so a
+ * tenant is renamed by changing `name`: the alias moves, the key stays.
+ */
+export interface CmekFleetTenant extends CmekFleetKeyOptions {
+  /**
+   * The tenant's permanent id: lowercase letters, digits and inner hyphens, at most 64 characters.
+   */
+  readonly id: string;
+
+  /**
+   * The tenant's name as it appears in the alias (`alias/cmek/<name>` with the default pattern):
+   * letters, digits, `/`, `_` and `-`.
+   *
+   * @default - the id
+   */
+  readonly name?: string;
+
+  /**
+   * Pins the tenant to a shard (0 to `shardCount` - 1), for keeping deployed tenants where they are when
+   * `shardCount` is raised, or for placing a tenant in a shard with room.
+   *
+   * @default - FNV-1a (32-bit) of the id modulo `shardCount`
+   */
+  readonly shard?: number;
+}
+
+const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const TENANT_NAME = /^[a-zA-Z0-9_-](?:[a-zA-Z0-9/_-]*[a-zA-Z0-9_-])?$/;
+
+/** Throws unless `id` is a valid tenant id. */
+export function validateTenantId(id: string): void {
+  if (Token.isUnresolved(id) || !TENANT_ID.test(id)) {
+    throw new Error(
+      `tenant \`id\` must be lowercase letters, digits and inner hyphens, at most 64 characters, and not a token (it names the key's logical id), got: ${got(Token.isUnresolved(id) ? '<token>' : id)}`,
+    );
+  }
+}
+
+/** Throws unless `name` is usable in an alias. */
+export function validateTenantName(id: string, name: string): void {
+  if (Token.isUnresolved(name) || !TENANT_NAME.test(name) || name.length > 200) {
+    throw new Error(
+      `\`name\` of tenant ${id} must be letters, digits, _, - and inner /, at most 200 characters, and not a token (it becomes the alias), got: ${got(Token.isUnresolved(name) ? '<token>' : name)}`,
+    );
+  }
+}
+
+/** The alias for a tenant name under a pattern holding `{tenant}` once. */
+export function aliasFor(pattern: string, name: string): string {
+  return pattern.replace('{tenant}', name);
+}
+
+/** Throws unless the alias pattern holds `{tenant}` exactly once. */
+export function validateAliasPattern(pattern: string): void {
+  if (Token.isUnresolved(pattern) || pattern.split('{tenant}').length !== 2) {
+    throw new Error(`\`aliasPattern\` must contain {tenant} exactly once, such as alias/cmek/{tenant}, got: ${got(pattern)}`);
+  }
+}
