@@ -11,6 +11,7 @@ import {
   validateTenantName,
 } from './tenant';
 import { CmekKey } from '../key/cmek-key';
+import { KeyDeletionMonitor, KeyDeletionMonitorProps } from '../monitoring/key-deletion-monitor';
 import { got, validateInteger } from '../private/validate';
 
 /**
@@ -63,6 +64,15 @@ export interface CmekKeyFleetProps {
    * @default - none
    */
   readonly retiredTenantIds?: string[];
+
+  /**
+   * One `KeyDeletionMonitor` for the whole fleet, in the fleet's own stack: its metric filters are per log
+   * group, so a fleet of any size costs the same filters and alarms as one key. Its `keys` must be left
+   * out — the fleet's keys live in the shards, and the notice then covers every key in the account.
+   *
+   * @default - no monitor (use an account-wide one)
+   */
+  readonly deletionMonitor?: KeyDeletionMonitorProps;
 }
 
 /** A shard's share of the template limits. */
@@ -97,6 +107,9 @@ export class CmekKeyFleet extends Construct {
   /** The alias pattern, with `{tenant}` standing for the tenant's name. */
   public readonly aliasPattern: string;
 
+  /** The fleet's deletion monitor, when `deletionMonitor` was given. */
+  public readonly deletionMonitor?: KeyDeletionMonitor;
+
   private readonly defaults: CmekFleetKeyOptions;
   private readonly keys = new Map<string, CmekKey>();
   private readonly tenantShards = new Map<string, number>();
@@ -111,6 +124,14 @@ export class CmekKeyFleet extends Construct {
     validateAliasPattern(this.aliasPattern);
     this.defaults = props.keyDefaults ?? {};
     for (const tenant of props.tenants ?? []) this.addTenant(tenant);
+    if (props.deletionMonitor) {
+      if (props.deletionMonitor.keys !== undefined) {
+        // A key list would reference every key across the nested stacks (one output each) for a notice
+        // the account-wide rule already gives.
+        throw new Error(`\`deletionMonitor.keys\` must be left out for a fleet (the monitor covers every key in the account), got: ${props.deletionMonitor.keys.length} keys`);
+      }
+      this.deletionMonitor = new KeyDeletionMonitor(this, 'DeletionMonitor', props.deletionMonitor);
+    }
     this.node.addValidation({ validate: () => this.validateKnownTenants(props.knownTenantIds ?? [], props.retiredTenantIds ?? []) });
     this.node.addValidation({ validate: () => this.validateShardLimits() });
   }

@@ -101,6 +101,20 @@ describe('CmekKeyFleet', () => {
       expect(fleet.shards.length).toBeGreaterThan(1);
     });
 
+    test('GIVEN a fleet with its deletion monitor under cdk-nag WHEN synthesized THEN there is no finding, and one monitor', () => {
+      const app = nagApp();
+      const { fleet } = fleetStack({ deletionMonitor: {}, tenants: [{ id: 'acme' }, { id: 'globex' }] }, app);
+      expect(() => app.synth()).not.toThrow();
+      expect(fleet.deletionMonitor?.alarms).toHaveLength(3);
+    });
+
+    test('GIVEN a fleet monitor narrowed to keys WHEN the fleet is made THEN it is rejected', () => {
+      const other = new CmekKey(new Stack(new App(), 'Other'), 'K', { alias: 'other' });
+      expect(() => fleetStack({ deletionMonitor: { keys: [other] } })).toThrow(
+        '`deletionMonitor.keys` must be left out for a fleet (the monitor covers every key in the account), got: 1 keys',
+      );
+    });
+
     test('GIVEN rotation turned off for one tenant under cdk-nag WHEN synthesized THEN the finding in its nested stack fails synthesis (nag sees the shards)', () => {
       const app = nagApp();
       fleetStack({ tenants: [{ id: 'acme' }, { id: 'lax', enableKeyRotation: false }] }, app);
@@ -169,10 +183,16 @@ describe('CmekKeyFleet', () => {
   describe('CloudFormation limits', () => {
     let thousand: ReturnType<typeof synthesizeFleet>;
     let plusOne: ReturnType<typeof synthesizeFleet>;
+    let single: ReturnType<typeof synthesizeFleet>;
     beforeAll(() => {
-      thousand = synthesizeFleet(1000);
-      plusOne = synthesizeFleet(1001);
+      const fleetProps = { deletionMonitor: {} };
+      thousand = synthesizeFleet(1000, { fleetProps });
+      plusOne = synthesizeFleet(1001, { fleetProps });
+      single = synthesizeFleet(1, { fleetProps });
     }, 300_000);
+
+    const count = (run: ReturnType<typeof synthesizeFleet>, type: string) =>
+      run.templates.reduce((n, t) => n + Object.values<any>(t.template.Resources ?? {}).filter((r) => r.Type === type).length, 0);
 
     test('GIVEN 1,000 tenants WHEN synthesized THEN every template written holds at most 500 resources and 1 MB', () => {
       expect(thousand.keyLocations.size).toBe(1000);
@@ -186,6 +206,17 @@ describe('CmekKeyFleet', () => {
     test('GIVEN 1,000 deployed tenants WHEN tenant 1,001 is added THEN no existing key changes template or logical id', () => {
       expect(plusOne.keyLocations.size).toBe(1001);
       for (const [tenant, where] of thousand.keyLocations) expect(plusOne.keyLocations.get(tenant)).toEqual(where);
+    });
+
+    test('GIVEN a fleet monitor WHEN the fleet has 1, 1,000 or 1,001 tenants THEN it has the same three metric filters, alarms and rule, in the fleet\'s stack', () => {
+      const shape = (run: ReturnType<typeof synthesizeFleet>) =>
+        ['AWS::Logs::MetricFilter', 'AWS::CloudWatch::Alarm', 'AWS::Events::Rule', 'AWS::CloudTrail::Trail'].map((type) => count(run, type));
+      expect(shape(single)).toEqual([3, 3, 1, 1]);
+      expect(shape(thousand)).toEqual(shape(single));
+      expect(shape(plusOne)).toEqual(shape(single));
+      const parent = thousand.templates.find((t) => t.file === 'Platform.template.json')!;
+      expect(Object.values<any>(parent.template.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter')).toHaveLength(3);
+      expect(count(thousand, 'AWS::KMS::Key')).toBe(1000 + count(single, 'AWS::KMS::Key') - 1);
     });
 
     test('GIVEN one shard and 260 tenants WHEN synthesized THEN synthesis fails naming the shard, the count and shardCount', () => {
