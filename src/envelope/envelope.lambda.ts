@@ -7,8 +7,8 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type * as Sdk from './envelope-sdk.lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type * as Sdk from './envelope-sdk.lambda';
 import { createEncryption, EnvelopeFormatError, GCM_MAX_CONTENT_BYTES, kmsEncryptionContext, parseMetadata } from './format';
 import {
   ATTRIBUTES,
@@ -43,6 +43,8 @@ let sdkModule: Promise<typeof Sdk> | undefined;
 function sdk(): Promise<typeof Sdk> {
   const bundled = path.join(__dirname, '..', 'envelope-sdk.lambda', 'index.js');
   const target = existsSync(bundled) ? bundled : './envelope-sdk.lambda';
+  // A runtime path esbuild must not follow: the SDK stays a separate file.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (sdkModule ??= Promise.resolve().then(() => require(target) as typeof Sdk));
 }
 

@@ -1,7 +1,7 @@
 // EnvelopeEncryptedObject: the template it synthesizes, least privilege, the singleton provider and synth-time validation.
 import * as path from 'node:path';
-import { Annotations as StackAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations as StackAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -140,7 +140,7 @@ describe('EnvelopeEncryptedObject', () => {
     [{ objectKey: 'x'.repeat(701) }, '`objectKey` must be 1 to 700 bytes'],
     [{ encryptionContext: { 'aws:foo': 'x' } }, '`encryptionContext` key "aws:foo" is reserved'],
     [{ encryptionContext: { 'AWS:x-amz-cek-alg': 'x' } }, 'is reserved'],
-    [{ encryptionContext: { 'app': 'é' } }, '`encryptionContext` value of "app" must be 1 to 256 printable ASCII characters, got: "é"'],
+    [{ encryptionContext: { app: 'é' } }, '`encryptionContext` value of "app" must be 1 to 256 printable ASCII characters, got: "é"'],
     [{ encryptionContext: { '': 'x' } }, '`encryptionContext` keys must be 1 to 128 printable ASCII characters, got: ""'],
     [{ encryptionContext: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`key${i}`, 'v'.repeat(150)])) }, 'over S3\'s 2048-byte user-metadata limit'],
   ])('GIVEN invalid props %j WHEN constructing THEN one clear error', (over, message) => {

@@ -1,7 +1,9 @@
 // The S3 Encryption Client formats: known answers, round trips, tampering and a property test over mutations.
+/* eslint-disable no-bitwise */ // flipping bits is what tampering tests do
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as fc from 'fast-check';
+import { bufferSink, chunked, encryptInMemory, FakeKms } from './support';
 import {
   checkContext,
   COMMIT_KEY_CONTENT_IV,
@@ -16,7 +18,6 @@ import {
   parseMetadata,
 } from '../../src/envelope/format';
 import { decryptBody } from '../../src/envelope/reader';
-import { bufferSink, chunked, encryptInMemory, FakeKms } from './support';
 
 const DK = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
 const MESSAGE_ID = Buffer.from(Array.from({ length: 28 }, (_, i) => 100 + i));

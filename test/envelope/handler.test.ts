@@ -14,10 +14,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { bufferSink } from './support';
 import { handler, useClients } from '../../src/envelope/envelope.lambda';
 import { EnvelopeProperties, parsePhysicalId, physicalId } from '../../src/envelope/protocol';
 import { decryptBody } from '../../src/envelope/reader';
-import { bufferSink } from './support';
 
 process.env.AWS_REGION = 'eu-west-1';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-1111-1111-1111-111111111111';
@@ -79,7 +79,9 @@ async function putObject(): Promise<{ body: Buffer; metadata: Record<string, str
   const calls = s3.commandCalls(PutObjectCommand);
   expect(calls).toHaveLength(1);
   const input = calls[0].args[0].input as any;
-  const body = Buffer.isBuffer(input.Body) || input.Body instanceof Uint8Array ? Buffer.from(input.Body) : Buffer.concat(await (input.Body as Readable).toArray());
+  const body = input.Body instanceof Uint8Array
+    ? Buffer.from(input.Body)
+    : Buffer.concat(await (input.Body as Readable).toArray());
   return { body, metadata: input.Metadata, input };
 }
 
