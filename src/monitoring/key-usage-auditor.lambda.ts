@@ -1,0 +1,43 @@
+// KeyUsageAuditor handler: audits the customer-managed keys of its account and region, publishes DaysSinceLastUse and UnusedKeyCount.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { auditKeys, validateThresholdDays, type AuditClock } from '../cli/audit-core';
+import { publishAuditMetrics } from '../cli/audit-metrics';
+
+const kms = new KMSClient({});
+const cloudwatch = new CloudWatchClient({});
+
+/** What one run did: logged, and returned for the console's test invocations. */
+export interface AuditSummary {
+  readonly audited: number;
+  readonly unusedKeyCount: number;
+  readonly unusedKeyIds: string[];
+  readonly neverUsedKeyIds: string[];
+  readonly skipped: { awsManaged: number; pendingDeletion: number; notSelected: number };
+  readonly putMetricDataRequests: number;
+}
+
+/** The Lambda entry point; `clock` is for tests. */
+export async function handler(_event?: unknown, _context?: unknown, clock?: AuditClock): Promise<AuditSummary> {
+  const env = process.env;
+  const thresholdDays = validateThresholdDays(env.THRESHOLD_DAYS ?? '365', 'THRESHOLD_DAYS');
+  const report = await auditKeys({
+    kms,
+    thresholdDays,
+    aliasPrefix: env.ALIAS_PREFIX || undefined,
+    tagKey: env.TAG_KEY || undefined,
+    tagValue: env.TAG_VALUE || undefined,
+    clock,
+  });
+  const requests = await publishAuditMetrics(cloudwatch, report, new Date(report.generatedAt));
+  const summary: AuditSummary = {
+    audited: report.keys.length,
+    unusedKeyCount: report.unusedKeyCount,
+    unusedKeyIds: report.keys.filter((k) => k.pastThreshold).map((k) => k.keyId),
+    neverUsedKeyIds: report.keys.filter((k) => k.neverUsed).map((k) => k.keyId),
+    skipped: report.skipped,
+    putMetricDataRequests: requests,
+  };
+  console.log(JSON.stringify({ message: 'key usage audit', thresholdDays, ...summary }));
+  return summary;
+}
