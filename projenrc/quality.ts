@@ -1,6 +1,49 @@
 // Quality gates on synthesized templates and the jsii packages: tasks wired into the project by .projenrc.ts.
 import { awscdk } from 'projen';
 
+/** ts-node without type-checking: the test command type-checks `scripts/` with everything else first. */
+const TS_NODE = 'ts-node --transpile-only --project tsconfig.dev.json';
+
 /** Adds the template-lint, integ-snapshot and packaging gates to the project. */
-export function addQualityGates(_project: awscdk.AwsCdkConstructLibrary): void {
+export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
+  const integSnapshot = project.addTask('integ:snapshot', {
+    description: 'Re-synthesize every integ/*.integ.ts app and fail when a template differs from its checked-in snapshot',
+    exec: `${TS_NODE} scripts/integ-snapshot.ts`,
+  });
+  project.addTask('integ:update', {
+    description: 'Re-synthesize every integ/*.integ.ts app and rewrite its snapshot (commit the result with the change that explains it)',
+    exec: `${TS_NODE} scripts/integ-snapshot.ts --update`,
+  });
+  const lintTemplates = project.addTask('lint:templates', {
+    description: 'Synthesize the example app and every integ app; cfn-lint (no errors or warnings) and checkov (no failed check) on each template',
+    exec: `${TS_NODE} scripts/lint-templates.ts`,
+  });
+  // After jest and eslint: the integ apps load the Lambda bundles the test command builds first.
+  project.testTask.spawn(integSnapshot);
+  project.testTask.spawn(lintTemplates);
+
+  project.addTask('rosetta:check', {
+    description: 'Compile every TypeScript sample in the README and the API docs (jsii-rosetta --strict); needs `compile` first',
+    exec: 'jsii-rosetta extract --strict',
+  });
+  project.addTask('smoke:python', {
+    description: 'Build the Python wheel, install it into a fresh virtualenv and compare a Python-synthesized stack with the TypeScript one',
+    exec: 'bash scripts/smoke-python.sh',
+  });
+
+  // Scripts hold the gates' logic: type-check and lint them like the rest.
+  project.tryFindObjectFile('tsconfig.dev.json')?.addToArray('include', 'scripts/**/*.ts');
+  project.eslint?.addLintPattern('scripts');
+
+  project.gitignore.exclude('/cdk.out.quality/', '/.jsii.tabl.json');
+  // The npm tarball is what every jsii package (wheel, jar, Go module, NuGet) embeds: keep local tooling,
+  // virtualenvs and build output out of it.
+  project.addPackageIgnore('/.venv/');
+  project.addPackageIgnore('/.tools/');
+  project.addPackageIgnore('/cdk.out/');
+  project.addPackageIgnore('/cdk.out.quality/');
+  project.addPackageIgnore('/scripts/');
+  project.addPackageIgnore('/smoke/');
+  project.addPackageIgnore('/test-reports/');
+  project.addPackageIgnore('/requirements-dev.txt');
 }

@@ -1,0 +1,40 @@
+// Integration app for CmekBucket: a bucket with its own key, and one under a shared key with access logs, lifecycle and grants.
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { CmekBucket, CmekGrantee, CmekKey } from '../src';
+import { integApp, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT } from './support/integ-app';
+
+const app = integApp();
+const stack = new Stack(app, 'CmekBucketInteg', { env: PLATFORM_ENV });
+
+// S3 delivers server access logs only to an SSE-S3 bucket; with the recommended flags, through its bucket policy.
+const accessLogs = new s3.Bucket(stack, 'AccessLogs', {
+  encryption: s3.BucketEncryption.S3_MANAGED,
+  enforceSSL: true,
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  versioned: true,
+});
+skipCheckov(accessLogs, 'CKV_AWS_18', 'This is the server-access-log bucket: logging it into itself would loop');
+
+// The bucket creates its own key.
+const own = new CmekBucket(stack, 'OwnKey', {
+  keyAlias: 'cmek/integ-bucket-own',
+  serverAccessLogsBucket: accessLogs,
+  serverAccessLogsPrefix: 'own-key/',
+});
+own.grantRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor' }));
+
+// A fixed name and a shared key: key grants also pin the bucket's encryption context.
+const shared = new CmekKey(stack, 'SharedKey', { alias: 'cmek/integ-bucket-shared' });
+const named = new CmekBucket(stack, 'Named', {
+  encryptionKey: shared,
+  bucketName: 'cmek-integ-named-999999999999',
+  serverAccessLogsBucket: accessLogs,
+  serverAccessLogsPrefix: 'named/',
+  lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+});
+named.grantRead(CmekGrantee.role(`arn:aws:iam::${VENDOR_ACCOUNT}:role/vendor-reader`));
+named.grantReadWrite(CmekGrantee.account('444455556666', { name: 'ingest' }));
+
+app.synth();

@@ -1,0 +1,78 @@
+// Integration app for CmekKey and CmekGrantee: every grantee kind and condition, admins, the guard's variants, the vendor's side.
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { CmekAction, CmekGrantee, CmekKey } from '../src';
+import { integApp, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT } from './support/integ-app';
+
+const app = integApp();
+
+// The platform account: one key per way a platform team configures it.
+const platform = new Stack(app, 'CmekKeyInteg', { env: PLATFORM_ENV });
+
+const breakGlass = new iam.Role(platform, 'BreakGlass', {
+  assumedBy: new iam.AccountRootPrincipal().withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }),
+  description: 'Assumed with MFA to delete or disable a key that is still in use',
+});
+const workload = new iam.Role(platform, 'Workload', {
+  assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+  description: 'A workload in the platform account that encrypts with the vendor key',
+});
+
+// Every kind of grantee, each with one of the conditions.
+const vendorKey = new CmekKey(platform, 'VendorKey', {
+  alias: 'cmek/integ-vendor',
+  description: 'Every kind of grantee and condition',
+  rotationPeriod: Duration.days(180),
+  pendingWindow: Duration.days(14),
+  multiRegion: true,
+  grantees: [
+    CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor', viaServices: ['s3.eu-west-1.amazonaws.com'] }),
+    CmekGrantee.role(`arn:aws:iam::${VENDOR_ACCOUNT}:role/vendor-audit`, { actions: [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY] }),
+    CmekGrantee.principal(workload, { encryptionContext: { tenant: 'acme' } }),
+    CmekGrantee.organization('o-a1b2c3d4e5', { requireEncryptionContextKeys: ['tenant'] }),
+    CmekGrantee.servicePrincipal('logs.eu-west-1.amazonaws.com', { actions: [CmekAction.ENCRYPT, CmekAction.GENERATE_DATA_KEY, CmekAction.DESCRIBE_KEY] }),
+    CmekGrantee.account('444455556666', { name: 'private-link', sourceVpce: ['vpce-0a1b2c3d4e5f67890'] }),
+  ],
+  deletionGuard: { minDaysUnused: 90, exemptPrincipalArns: [breakGlass.roleArn] },
+});
+skipCheckov(
+  vendorKey.key,
+  'CKV_AWS_33',
+  'The one Allow with Principal * is the organization grantee, limited by aws:PrincipalOrgID to o-a1b2c3d4e5 (checkov does not read conditions)',
+);
+
+// Administered by a named role only, without the account root.
+new CmekKey(platform, 'AdminOnlyKey', {
+  alias: 'alias/cmek/integ-admin-only',
+  allowAccountRootAccess: false,
+  admins: [breakGlass],
+  deletionGuard: { exemptPrincipalArns: [breakGlass.roleArn] },
+});
+
+// A short-lived key: no rotation, no guard, removed with the stack.
+const scratch = new CmekKey(platform, 'ScratchKey', {
+  alias: 'cmek/integ-scratch',
+  enableKeyRotation: false,
+  removalPolicy: RemovalPolicy.DESTROY,
+  deletionGuard: { enabled: false },
+});
+Validations.of(scratch).acknowledge({
+  id: 'AwsSolutions::AwsSolutions-KMS5',
+  reason: 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting',
+});
+skipCheckov(scratch.key, 'CKV_AWS_7', 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting');
+
+// The vendor's account: it imports the platform team's key by ARN and lets one role decrypt with it.
+const vendor = new Stack(app, 'CmekKeyIntegVendor', { env: { account: VENDOR_ACCOUNT, region: PLATFORM_ENV.region } });
+const customerKey = CmekKey.fromCustomerKeyArn(
+  vendor,
+  'CustomerKey',
+  `arn:aws:kms:${PLATFORM_ENV.region}:${PLATFORM_ENV.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+);
+const reader = new iam.Role(vendor, 'Reader', {
+  assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  description: 'Reads the platform team data with the customer key',
+});
+customerKey.grantDecrypt(reader);
+
+app.synth();
