@@ -1,0 +1,167 @@
+// CmekReplicaKey: a replica, in another region, of a multi-Region CmekKey, with the primary's policy, guard, window and alias.
+import { Lazy, Resource, Stack, Token } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { CmekKey } from './cmek-key';
+import { got } from '../private/validate';
+
+/**
+ * Properties of a `CmekReplicaKey`.
+ */
+export interface CmekReplicaKeyProps {
+  /**
+   * The primary key: a `CmekKey` with `multiRegion: true`, in a stack of the same account and another region.
+   */
+  readonly primary: CmekKey;
+
+  /**
+   * The primary key's ARN. By default it is a reference to the primary key, which the CDK carries across
+   * regions with its cross-region references (a custom resource writing an SSM parameter in the primary's
+   * region and one reading it in the replica's; set `crossRegionReferences: true` on the replica's stack).
+   * Pass the ARN, once the primary is deployed, to do without them.
+   *
+   * @default - `primary.keyArn`
+   */
+  readonly primaryKeyArn?: string;
+
+  /**
+   * A description of the replica.
+   *
+   * @default - the primary's description
+   */
+  readonly description?: string;
+}
+
+/** Pseudo parameters that take the same value in every region of one account and partition. */
+const REGION_INDEPENDENT = new Set(['AWS::Partition', 'AWS::AccountId', 'AWS::URLSuffix']);
+
+/**
+ * A replica of a multi-Region `CmekKey` in another region (`AWS::KMS::ReplicaKey`), with the primary's
+ * key policy (grantees, admins, deletion guard), pending window, removal policy and alias.
+ *
+ * The key policy is copied as the primary's stack renders it. Account, partition and URL suffix carry
+ * over; the primary's region is written out literally (a `kms:ViaService` of the primary's region stays
+ * that region). A reference to a resource of the primary's stack — a role ARN from `role.roleArn`, say —
+ * has no value in another region's template, so synthesis fails and names it: grant such principals by
+ * their literal ARN.
+ *
+ * Rotation and key material follow the primary (KMS shares them across a multi-Region key's replicas).
+ */
+export class CmekReplicaKey extends Resource {
+  /** The replica key resource. */
+  public readonly replica: kms.CfnReplicaKey;
+
+  /** The replica's alias, the same name as the primary's. */
+  public readonly alias: kms.CfnAlias;
+
+  /** The replica as an `IKey`, for grants through IAM in its region. */
+  public readonly key: kms.IKey;
+
+  /** The replica's ARN. */
+  public readonly keyArn: string;
+
+  /** The replica's key id (the same `mrk-…` id as the primary's). */
+  public readonly keyId: string;
+
+  /** The alias name, with its `alias/` prefix. */
+  public readonly aliasName: string;
+
+  /** The primary key. */
+  public readonly primary: CmekKey;
+
+  constructor(scope: Construct, id: string, props: CmekReplicaKeyProps) {
+    super(scope, id);
+    this.primary = props.primary;
+    const primaryKey = props.primary.key.node.defaultChild as kms.CfnKey;
+    this.validateRegions();
+    this.validateMultiRegion(primaryKey);
+
+    this.replica = new kms.CfnReplicaKey(this, 'Resource', {
+      primaryKeyArn: props.primaryKeyArn ?? props.primary.keyArn,
+      // Lazy: grantees added to the primary after this replica was made belong in its policy too.
+      keyPolicy: Lazy.any({ produce: () => this.portablePolicy() }),
+      pendingWindowInDays: primaryKey.pendingWindowInDays,
+      description: props.description ?? primaryKey.description,
+      enabled: true,
+    });
+    this.replica.cfnOptions.deletionPolicy = primaryKey.cfnOptions.deletionPolicy;
+    this.replica.cfnOptions.updateReplacePolicy = primaryKey.cfnOptions.updateReplacePolicy;
+
+    this.aliasName = props.primary.aliasName;
+    this.alias = new kms.CfnAlias(this, 'Alias', {
+      aliasName: Lazy.string({ produce: () => this.portable(this.primary.aliasName, 'alias') }),
+      targetKeyId: this.replica.ref,
+    });
+    this.keyArn = this.replica.attrArn;
+    this.keyId = this.replica.attrKeyId;
+    this.key = kms.Key.fromKeyArn(this, 'Key', this.keyArn);
+
+    this.node.addValidation({
+      validate: () => {
+        try {
+          this.portablePolicy();
+          this.portable(this.primary.aliasName, 'alias');
+          return [];
+        } catch (e) {
+          return [(e as Error).message];
+        }
+      },
+    });
+  }
+
+  /** The primary's key policy, made valid in this replica's template (or an error naming what cannot be). */
+  private portablePolicy(): unknown {
+    return this.portable(this.primary.policy, 'key policy');
+  }
+
+  private portable(value: unknown, what: string): any {
+    const primaryStack = Stack.of(this.primary);
+    const resolved = primaryStack.resolve(value);
+    const walk = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(walk);
+      if (v === null || typeof v !== 'object') return v;
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o);
+      if (keys.length === 1 && keys[0] === 'Ref') {
+        const name = o.Ref as string;
+        if (REGION_INDEPENDENT.has(name)) return o;
+        if (name === 'AWS::Region') return primaryStack.region;
+        throw this.notPortable(what, o);
+      }
+      if (keys.length === 1 && keys[0] === 'Fn::Join') return { 'Fn::Join': walk(o['Fn::Join']) };
+      if (keys.length === 1 && keys[0].startsWith('Fn::')) throw this.notPortable(what, o);
+      return Object.fromEntries(keys.map((k) => [k, walk(o[k])]));
+    };
+    return walk(resolved);
+  }
+
+  private notPortable(what: string, intrinsic: unknown): Error {
+    return new Error(
+      `the ${what} of ${this.primary.aliasName} refers to ${JSON.stringify(intrinsic)} in stack ${Stack.of(this.primary).stackName}, which cannot be resolved in region ${Stack.of(this).region}: grant that principal by its literal ARN (or account) on the primary, got: a reference for replica ${this.node.path}`,
+    );
+  }
+
+  private validateRegions(): void {
+    const here = Stack.of(this);
+    const there = Stack.of(this.primary);
+    if (Token.isUnresolved(here.region) || Token.isUnresolved(there.region)) {
+      throw new Error(
+        `CmekReplicaKey needs the regions of its stack and of the primary's stack set (env.region), got: ${got(Token.isUnresolved(here.region) ? '<unset>' : here.region)} and ${got(Token.isUnresolved(there.region) ? '<unset>' : there.region)}`,
+      );
+    }
+    if (here.region === there.region) {
+      throw new Error(`a CmekReplicaKey must be in another region than its primary, got: ${got(here.region)} for both`);
+    }
+    if (!Token.isUnresolved(here.account) && !Token.isUnresolved(there.account) && here.account !== there.account) {
+      throw new Error(`a CmekReplicaKey must be in the primary's account, got: ${got(here.account)} for the replica and ${got(there.account)} for the primary`);
+    }
+  }
+
+  private validateMultiRegion(primaryKey: kms.CfnKey): void {
+    if (primaryKey.multiRegion !== true) {
+      throw new Error(
+        `\`primary\` must be a multi-Region key (CmekKey with \`multiRegion: true\`), got: ${this.primary.aliasName} with multiRegion ${String(primaryKey.multiRegion ?? false)}`,
+      );
+    }
+  }
+}
