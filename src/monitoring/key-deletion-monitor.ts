@@ -2,7 +2,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { alarmPrefix, countAlarm } from './alarms';
 import {
   DISABLE_OR_SCHEDULE_DELETION_PATTERN,
   PENDING_DELETION_PATTERN,
@@ -95,7 +95,7 @@ export class KeyDeletionMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyDeletionMonitorProps = {}) {
     super(scope, id);
-    this.alarmNamePrefix = props.alarmNamePrefix ?? `CdkCmek-${Stack.of(this).stackName}`;
+    this.alarmNamePrefix = alarmPrefix(this, props.alarmNamePrefix);
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key deletion monitor');
 
     if (props.cloudTrailLogGroup) {
@@ -180,18 +180,8 @@ export class KeyDeletionMonitor extends Construct {
     });
   }
 
-  /** Every alarm is made here: one naming rule, one threshold rule, one action. */
   private alarm(id: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm {
-    const alarm = metric.createAlarm(this, id, {
-      alarmName: `${this.alarmNamePrefix}-${metric.metricName}`,
-      alarmDescription: description,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    alarm.addAlarmAction(new cw_actions.SnsAction(this.topic));
-    return alarm;
+    return countAlarm(this, id, { prefix: this.alarmNamePrefix, name: metric.metricName, metric, description, topic: this.topic });
   }
 
   private createTrail(props: KeyDeletionMonitorProps): { trail: cloudtrail.Trail; logGroup: logs.LogGroup } {

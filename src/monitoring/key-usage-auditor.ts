@@ -1,0 +1,208 @@
+// KeyUsageAuditor: a scheduled Lambda that publishes days-since-last-use per customer-managed key and alarms on unused keys.
+import * as path from 'node:path';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { alarmPrefix, countAlarm } from './alarms';
+import { METRIC_NAMESPACE } from './metric-names';
+import { KeyMetrics } from './metrics';
+import { createNotificationTopic } from './notification-topic';
+import { validateInteger } from '../private/validate';
+
+/** Properties of a `KeyUsageAuditor`. */
+export interface KeyUsageAuditorProps {
+  /**
+   * Days without cryptographic use after which a key counts as unused (integer ≥ 1). A key never used since
+   * GetKeyLastUsage tracking started counts from the tracking start or its creation, whichever is later.
+   *
+   * @default 365
+   */
+  readonly thresholdDays?: number;
+
+  /**
+   * When the audit runs.
+   *
+   * @default - once a day
+   */
+  readonly schedule?: events.Schedule;
+
+  /**
+   * Audit only keys with an alias starting with this prefix (e.g. `alias/cmek/`).
+   *
+   * @default - every customer-managed key in the account and region
+   */
+  readonly aliasPrefix?: string;
+
+  /**
+   * Audit only keys carrying this tag key (adds `kms:ListResourceTags` to the function's permissions).
+   *
+   * @default - no tag filter
+   */
+  readonly tagKey?: string;
+
+  /**
+   * With `tagKey`: audit only keys whose tag has this value.
+   *
+   * @default - any value of `tagKey`
+   */
+  readonly tagValue?: string;
+
+  /**
+   * The SNS topic the alarms notify. An encrypted topic's key policy must let `cloudwatch.amazonaws.com` use it.
+   *
+   * @default - a topic encrypted with a new KMS key
+   */
+  readonly topic?: sns.ITopic;
+
+  /**
+   * Prefix of the alarm names (`<prefix>-UnusedKeyCount`, `<prefix>-KeyUsageAuditErrors`).
+   *
+   * @default - `CdkCmek-<stack name>`
+   */
+  readonly alarmNamePrefix?: string;
+
+  /**
+   * How long the function's log group keeps the audit logs.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Runs a usage audit of the account's customer-managed KMS keys on a schedule: pages ListKeys, keeps
+ * customer-managed keys (not pending deletion), calls GetKeyLastUsage within its 5 requests/s quota, and
+ * publishes `CdkCmek/DaysSinceLastUse` per key (dimension `KeyId`) and `CdkCmek/UnusedKeyCount`, with an
+ * alarm when any key is unused past the threshold and one when the audit itself fails.
+ */
+export class KeyUsageAuditor extends Construct {
+  /** The audit function. */
+  public readonly function: lambda.Function;
+  /** The topic the alarms notify. */
+  public readonly topic: sns.ITopic;
+  /** Alarm: at least one key unused for longer than the threshold. */
+  public readonly unusedKeysAlarm: cloudwatch.Alarm;
+  /** Alarm: the audit function failed. */
+  public readonly auditErrorsAlarm: cloudwatch.Alarm;
+  /** The threshold in days. */
+  public readonly thresholdDays: number;
+
+  constructor(scope: Construct, id: string, props: KeyUsageAuditorProps = {}) {
+    super(scope, id);
+    this.thresholdDays = props.thresholdDays ?? 365;
+    this.validateThresholdDays();
+    this.validateTagFilter(props);
+    const stack = Stack.of(this);
+    this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
+
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'KeyUsageAuditor: reads KMS key metadata and last use, publishes CdkCmek metrics',
+    });
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'Audits customer-managed KMS keys with GetKeyLastUsage and publishes CdkCmek metrics',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'monitoring', 'key-usage-auditor.lambda')),
+      // 5 GetKeyLastUsage calls per second: 15 minutes cover about 4,000 keys.
+      timeout: Duration.minutes(15),
+      memorySize: 256,
+      role,
+      logGroup,
+      environment: {
+        THRESHOLD_DAYS: String(this.thresholdDays),
+        ...(props.aliasPrefix ? { ALIAS_PREFIX: props.aliasPrefix } : {}),
+        ...(props.tagKey ? { TAG_KEY: props.tagKey } : {}),
+        ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
+      },
+    });
+
+    // In a separate policy so the grants are readable in one place; key actions on this account's keys only.
+    const keyArns = `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`;
+    const policy = new iam.Policy(this, 'Policy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'ListKeysAndAliases', actions: ['kms:ListKeys', 'kms:ListAliases'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          sid: 'ReadKeyUsage',
+          actions: ['kms:DescribeKey', 'kms:GetKeyLastUsage', ...(props.tagKey ? ['kms:ListResourceTags'] : [])],
+          resources: [keyArns],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PublishMetrics',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'WriteLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          // The log group's ARN attribute ends in `:*`, which covers its streams.
+          resources: [logGroup.logGroupArn],
+        }),
+      ],
+    });
+    this.function.node.addDependency(policy);
+    const pseudo = (value: string, name: string) => (Token.isUnresolved(value) ? `<AWS::${name}>` : value);
+    Validations.of(policy).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'kms:ListKeys, kms:ListAliases and cloudwatch:PutMetricData take no resource ARN; PutMetricData is limited to the CdkCmek namespace.',
+      },
+      {
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${pseudo(stack.region, 'Region')}:${pseudo(stack.account, 'AccountId')}:key/*]`,
+        reason: 'The audit reads the metadata and last use of every key in this account and region, and only those (read-only actions).',
+      },
+    );
+
+    new events.Rule(this, 'Schedule', {
+      description: 'Runs the KMS key usage audit',
+      schedule: props.schedule ?? events.Schedule.rate(Duration.days(1)),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+
+    const prefix = alarmPrefix(this, props.alarmNamePrefix);
+    this.unusedKeysAlarm = countAlarm(this, 'UnusedKeysAlarm', {
+      prefix,
+      name: 'UnusedKeyCount',
+      metric: this.metricUnusedKeyCount(),
+      description: `At least one customer-managed KMS key has not been used for more than ${this.thresholdDays} days: a candidate for review before anyone deletes it.`,
+      topic: this.topic,
+    });
+    this.auditErrorsAlarm = countAlarm(this, 'AuditErrorsAlarm', {
+      prefix,
+      name: 'KeyUsageAuditErrors',
+      metric: this.function.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
+      description: 'The KMS key usage audit failed: DaysSinceLastUse and UnusedKeyCount are stale.',
+      topic: this.topic,
+    });
+  }
+
+  /** Keys unused for longer than the threshold, per audit run. */
+  public metricUnusedKeyCount(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return KeyMetrics.unusedKeyCount(options);
+  }
+
+  /** Days since the key was last used, as published by this audit. */
+  public metricDaysSinceLastUse(keyId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return KeyMetrics.daysSinceLastUse(keyId, options);
+  }
+
+  private validateThresholdDays(): void {
+    validateInteger('thresholdDays', this.thresholdDays, 1);
+  }
+
+  private validateTagFilter(props: KeyUsageAuditorProps): void {
+    if (props.tagValue !== undefined && props.tagKey === undefined) {
+      throw new Error(`\`tagValue\` needs \`tagKey\`, got: tagValue ${JSON.stringify(props.tagValue)} without a tag key`);
+    }
+  }
+}
