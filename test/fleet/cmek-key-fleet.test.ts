@@ -1,6 +1,7 @@
 // CmekKeyFleet: per-tenant keys from one template, stable sharding across nested stacks, CloudFormation limits and tenant validation.
 import { App, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as fc from 'fast-check';
 import { synthesizeFleet, tenantId } from './synth-fleet';
 import { CmekGrantee, CmekKey } from '../../src';
@@ -224,6 +225,15 @@ describe('CmekKeyFleet', () => {
       expect(() => Template.fromStack(stack)).toThrow(
         /shard 0 of fleet Platform\/Tenants would hold 260 tenants, 520 resources \(limit 500\): raise `shardCount` \(now 1\)/,
       );
+    });
+
+    test('GIVEN a role of the parent stack granted on 201 keys of one shard WHEN synthesized THEN synthesis fails on the 200 outputs a template allows', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Platform', { env: ENV });
+      const role = new iam.Role(stack, 'App', { assumedBy: new iam.AccountRootPrincipal() });
+      const tenants = Array.from({ length: 201 }, (_, i) => ({ id: tenantId(i) }));
+      new CmekKeyFleet(stack, 'Tenants', { shardCount: 1, keyDefaults: { grantees: [CmekGrantee.principal(role)] }, tenants });
+      expect(() => Template.fromStack(stack)).toThrow(/shard 0 of fleet Platform\/Tenants would hold 201 tenants, 201 outputs \(limit 200\)/);
     });
 
     test('GIVEN one shard of tenants with large policies WHEN synthesized THEN synthesis fails on the template size before CloudFormation would', () => {

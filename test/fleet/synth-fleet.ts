@@ -13,6 +13,8 @@ export interface FleetSynthOptions {
    * @default an App without construct stack-trace metadata (debugging aid, not part of the templates)
    */
   readonly app?: App;
+  /** Where the cloud assembly is written. @default - a temporary directory chosen by the App */
+  readonly outdir?: string;
   /** Extra fleet props (tenants are generated). */
   readonly fleetProps?: Omit<CmekKeyFleetProps, 'tenants'>;
 }
@@ -47,7 +49,7 @@ export function tenantId(i: number): string {
  * grantee plus one grantee of its own, and reports timings and every written template.
  */
 export function synthesizeFleet(tenantCount: number, options: FleetSynthOptions = {}): FleetSynthResult {
-  const app = options.app ?? new App({ context: { [cxapi.DISABLE_METADATA_STACK_TRACE]: true } });
+  const app = options.app ?? new App({ outdir: options.outdir, context: { [cxapi.DISABLE_METADATA_STACK_TRACE]: true } });
   const started = performance.now();
   const stack = new Stack(app, 'Platform', { env: { account: '999999999999', region: 'eu-west-1' } });
   const fleet = new CmekKeyFleet(stack, 'Tenants', {
