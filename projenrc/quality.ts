@@ -31,9 +31,11 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
     exec: 'bash scripts/smoke-python.sh',
   });
 
-  // Scripts hold the gates' logic: type-check and lint them like the rest.
-  project.tryFindObjectFile('tsconfig.dev.json')?.addToArray('include', 'scripts/**/*.ts');
+  // Scripts hold the gates' logic, and the smoke test has a TypeScript twin: type-check and lint them like the rest.
+  project.tryFindObjectFile('tsconfig.dev.json')?.addToArray('include', 'scripts/**/*.ts', 'smoke/**/*.ts');
   project.eslint?.addLintPattern('scripts');
+  project.eslint?.addLintPattern('smoke');
+  project.eslint?.allowDevDeps('smoke/**');
 
   project.gitignore.exclude('/cdk.out.quality/', '/.jsii.tabl.json');
   // The npm tarball is what every jsii package (wheel, jar, Go module, NuGet) embeds: keep local tooling,

@@ -3,6 +3,7 @@ import { App, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CmekAction, CmekGrantee, CmekKey, CmekKeyProps } from '../../src';
+import { CmekKeyFleet } from '../../src/fleet/cmek-key-fleet';
 import { CmekReplicaKey, CmekReplicaKeyProps } from '../../src/key/replica-key';
 import { resolveCfn } from '../support/cfn';
 import { nagApp } from '../support/nag';
@@ -90,6 +91,18 @@ describe('CmekReplicaKey', () => {
     const primary = new CmekKey(primaryStack, 'Key', { alias: 'cmek/acme', multiRegion: true });
     new CmekReplicaKey(replicaStack, 'Key', { primary, primaryKeyArn: primaryArn });
     expect(only(Template.fromStack(replicaStack), 'AWS::KMS::ReplicaKey').Properties.PrimaryKeyArn).toBe(primaryArn);
+  });
+
+  test('GIVEN a fleet tenant\'s multi-Region key in a nested stack WHEN replicated THEN the replica gets its policy and alias, cdk-nag clean', () => {
+    const app = nagApp();
+    const platform = new Stack(app, 'Platform', { env: { account: OWNER, region: 'eu-west-1' } });
+    const replicaStack = new Stack(app, 'Replica', { env: { account: OWNER, region: 'us-east-1' }, crossRegionReferences: true });
+    const fleet = new CmekKeyFleet(platform, 'Tenants', { keyDefaults: { multiRegion: true, grantees: [CmekGrantee.account(VENDOR)] }, tenants: [{ id: 'acme' }] });
+    new CmekReplicaKey(replicaStack, 'AcmeReplica', { primary: fleet.keyFor('acme') });
+    const template = Template.fromStack(replicaStack);
+    const sids = only(template, 'AWS::KMS::ReplicaKey').Properties.KeyPolicy.Statement.map((s: any) => s.Sid);
+    expect(sids).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', `CmekUsageAccount${VENDOR}`]);
+    expect(only(template, 'AWS::KMS::Alias').Properties.AliasName).toBe('alias/cmek/acme');
   });
 
   describe('validation', () => {
