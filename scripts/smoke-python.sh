@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python smoke test: installs the built wheel into a fresh virtualenv, synthesizes smoke/python/app.py and
-# compares its resources with the TypeScript twin (smoke/python/app.ts). Builds the wheel first when dist/python has none.
+# compares its resources with the TypeScript twin (smoke/python/app.ts), then runs the README's Python samples.
+# Builds the wheel first when dist/python has none or src/ changed since.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
@@ -41,4 +42,6 @@ CDK_OUTDIR="$work/typescript.out" npx ts-node --transpile-only --project tsconfi
 echo "TypeScript app synthesized ($(elapsed))"
 
 "$work/venv/bin/python" smoke/python/compare.py "$work/python.out/CmekSmoke.template.json" "$work/typescript.out/CmekSmoke.template.json"
+# jsii-rosetta compiles the README's TypeScript samples; its Python ones are checked here, against the wheel.
+CDK_OUTDIR="$work/readme.out" "$work/venv/bin/python" smoke/python/readme_samples.py README.md
 echo "smoke test passed in $(elapsed)"
