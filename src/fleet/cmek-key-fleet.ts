@@ -12,6 +12,7 @@ import {
 } from './tenant';
 import { CmekKey } from '../key/cmek-key';
 import { KeyDeletionMonitor, KeyDeletionMonitorProps } from '../monitoring/key-deletion-monitor';
+import { KeyUsageAuditor, KeyUsageAuditorProps } from '../monitoring/key-usage-auditor';
 import { got, validateInteger } from '../private/validate';
 
 /**
@@ -73,6 +74,14 @@ export interface CmekKeyFleetProps {
    * @default - no monitor (use an account-wide one)
    */
   readonly deletionMonitor?: KeyDeletionMonitorProps;
+
+  /**
+   * One `KeyUsageAuditor` for the whole fleet, in the fleet's own stack. Unless it names an `aliasPrefix`
+   * or a `tagKey`, it audits the keys whose alias starts with the part of `aliasPattern` before `{tenant}`.
+   *
+   * @default - no auditor (use an account-wide one)
+   */
+  readonly usageAuditor?: KeyUsageAuditorProps;
 }
 
 /** A shard's share of the template limits. */
@@ -110,6 +119,9 @@ export class CmekKeyFleet extends Construct {
   /** The fleet's deletion monitor, when `deletionMonitor` was given. */
   public readonly deletionMonitor?: KeyDeletionMonitor;
 
+  /** The fleet's usage auditor, when `usageAuditor` was given. */
+  public readonly usageAuditor?: KeyUsageAuditor;
+
   private readonly defaults: CmekFleetKeyOptions;
   private readonly keys = new Map<string, CmekKey>();
   private readonly tenantShards = new Map<string, number>();
@@ -131,6 +143,14 @@ export class CmekKeyFleet extends Construct {
         throw new Error(`\`deletionMonitor.keys\` must be left out for a fleet (the monitor covers every key in the account), got: ${props.deletionMonitor.keys.length} keys`);
       }
       this.deletionMonitor = new KeyDeletionMonitor(this, 'DeletionMonitor', props.deletionMonitor);
+    }
+    if (props.usageAuditor) {
+      const auditor = props.usageAuditor;
+      const scoped = auditor.aliasPrefix !== undefined || auditor.tagKey !== undefined;
+      this.usageAuditor = new KeyUsageAuditor(this, 'UsageAuditor', {
+        ...auditor,
+        aliasPrefix: scoped ? auditor.aliasPrefix : this.aliasPattern.split('{tenant}')[0],
+      });
     }
     this.node.addValidation({ validate: () => this.validateKnownTenants(props.knownTenantIds ?? [], props.retiredTenantIds ?? []) });
     this.node.addValidation({ validate: () => this.validateShardLimits() });

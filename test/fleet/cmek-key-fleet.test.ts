@@ -102,11 +102,20 @@ describe('CmekKeyFleet', () => {
       expect(fleet.shards.length).toBeGreaterThan(1);
     });
 
-    test('GIVEN a fleet with its deletion monitor under cdk-nag WHEN synthesized THEN there is no finding, and one monitor', () => {
+    test('GIVEN a fleet with its deletion monitor and usage auditor under cdk-nag WHEN synthesized THEN there is no finding, and one of each', () => {
       const app = nagApp();
-      const { fleet } = fleetStack({ deletionMonitor: {}, tenants: [{ id: 'acme' }, { id: 'globex' }] }, app);
+      const { stack, fleet } = fleetStack({ deletionMonitor: {}, usageAuditor: {}, tenants: [{ id: 'acme' }, { id: 'globex' }] }, app);
       expect(() => app.synth()).not.toThrow();
       expect(fleet.deletionMonitor?.alarms).toHaveLength(3);
+      Template.fromStack(stack).resourcePropertiesCountIs('AWS::Lambda::Function', {
+        Environment: { Variables: { ALIAS_PREFIX: 'alias/cmek/', THRESHOLD_DAYS: '365' } },
+      }, 1);
+    });
+
+    test('GIVEN a usage auditor scoped by tag WHEN the fleet is made THEN the fleet does not add an alias prefix', () => {
+      const { stack } = fleetStack({ aliasPattern: 'alias/x/{tenant}', usageAuditor: { tagKey: 'cmek:tenant', thresholdDays: 90 }, tenants: [{ id: 'acme' }] });
+      const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+      expect(fn.Properties.Environment.Variables).toEqual({ TAG_KEY: 'cmek:tenant', THRESHOLD_DAYS: '90' });
     });
 
     test('GIVEN a fleet monitor narrowed to keys WHEN the fleet is made THEN it is rejected', () => {
@@ -186,7 +195,7 @@ describe('CmekKeyFleet', () => {
     let plusOne: ReturnType<typeof synthesizeFleet>;
     let single: ReturnType<typeof synthesizeFleet>;
     beforeAll(() => {
-      const fleetProps = { deletionMonitor: {} };
+      const fleetProps = { deletionMonitor: {}, usageAuditor: {} };
       thousand = synthesizeFleet(1000, { fleetProps });
       plusOne = synthesizeFleet(1001, { fleetProps });
       single = synthesizeFleet(1, { fleetProps });
@@ -209,10 +218,11 @@ describe('CmekKeyFleet', () => {
       for (const [tenant, where] of thousand.keyLocations) expect(plusOne.keyLocations.get(tenant)).toEqual(where);
     });
 
-    test('GIVEN a fleet monitor WHEN the fleet has 1, 1,000 or 1,001 tenants THEN it has the same three metric filters, alarms and rule, in the fleet\'s stack', () => {
+    test('GIVEN a fleet monitor WHEN the fleet has 1, 1,000 or 1,001 tenants THEN it has the same metric filters, alarms, rules and audit function, in the fleet\'s stack', () => {
       const shape = (run: ReturnType<typeof synthesizeFleet>) =>
-        ['AWS::Logs::MetricFilter', 'AWS::CloudWatch::Alarm', 'AWS::Events::Rule', 'AWS::CloudTrail::Trail'].map((type) => count(run, type));
-      expect(shape(single)).toEqual([3, 3, 1, 1]);
+        ['AWS::Logs::MetricFilter', 'AWS::CloudWatch::Alarm', 'AWS::Events::Rule', 'AWS::CloudTrail::Trail', 'AWS::Lambda::Function'].map((type) => count(run, type));
+      // Deletion monitor: 3 filters, 3 alarms, 1 rule, 1 trail; usage auditor: 2 alarms, 1 schedule, 1 function.
+      expect(shape(single)).toEqual([3, 5, 2, 1, 1]);
       expect(shape(thousand)).toEqual(shape(single));
       expect(shape(plusOne)).toEqual(shape(single));
       const parent = thousand.templates.find((t) => t.file === 'Platform.template.json')!;
