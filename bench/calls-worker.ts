@@ -2,7 +2,7 @@
 // KMS and S3 request it sends, with the request body bytes, per custom-resource operation.
 import * as path from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { BucketLocationConstraint, CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { emitResult, MiB, ROOT } from './support';
 import { LOCAL_AWS, startMoto } from '../test/support/moto';
 
@@ -76,7 +76,10 @@ async function main(): Promise<void> {
     const keyA = (await setupKms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
     const keyB = (await setupKms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
     const bucket = 'bench-envelope';
-    await setupS3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: LOCAL_AWS.region } }));
+    await setupS3.send(new CreateBucketCommand({
+      Bucket: bucket,
+      CreateBucketConfiguration: { LocationConstraint: LOCAL_AWS.region as BucketLocationConstraint },
+    }));
     await setupS3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     handlerModule.useClients({ kms, s3 });
 

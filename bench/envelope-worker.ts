@@ -3,8 +3,8 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform, TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createEncryption } from '../src/envelope/format';
 import { emitResult, median, MiB } from './support';
+import { createEncryption } from '../src/envelope/format';
 
 export type Encryptor = 'ours-v3' | 'ours-v2' | 'bare' | 'sha256' | 'esdk' | 'esdk-nosig';
 
@@ -118,6 +118,7 @@ async function main(): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const repeats = Math.max(1, Math.min(64, Math.floor((64 * MiB) / bytes)));
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   let outBytes = 0;
   for (let i = 0; i < repeats; i++) {
     const r = await once(kind, bytes, chunk, block);
@@ -125,7 +126,9 @@ async function main(): Promise<void> {
     outBytes = r.out;
   }
   const ms = median(times);
+  const cpu = process.cpuUsage(cpu0);
   emitResult({
+    cpuShare: (cpu.user + cpu.system) / 1000 / times.reduce((a, b) => a + b, 0),
     kind,
     bytes,
     chunk,

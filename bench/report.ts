@@ -1,0 +1,424 @@
+// Turns a benchmark run into bench/RESULTS.md (tables and the goals verdict) and bench/synth-time.svg.
+import type { FunctionTime } from './profile';
+import type { SynthRow } from './run';
+import { fmt, MiB } from './support';
+
+interface Fit {
+  slope: number;
+  intercept: number;
+  r2: number;
+}
+interface SynthResult {
+  ns: number[];
+  rows: SynthRow[];
+  growth: Record<'on' | 'off', { cmekTime: Fit; plainTime: Fit; cmekCpu: Fit; plainCpu: Fit; cmekHeap: Fit; plainHeap: Fit }>;
+  templatesIdentical?: boolean;
+}
+interface ProfileResult {
+  n: number;
+  validation: 'on' | 'off';
+  cmek: { totalMs: number; self: FunctionTime[]; own: FunctionTime[] };
+  plain: { totalMs: number; self: FunctionTime[] };
+  extraSelf: FunctionTime[];
+}
+interface EnvelopeRow {
+  bytes: number;
+  mbPerSec: Record<string, number>;
+  peakRssMiB: Record<string, number>;
+  v3ToBare: number;
+  v2ToBare: number;
+  v3ToEsdk: number;
+  v3ToEsdkNoSig: number;
+  cpuShare: number;
+}
+interface EnvelopeResult {
+  chunkBytes: number;
+  esdkMaxBytes: number;
+  rows: EnvelopeRow[];
+  chunkRows: { kind: string; chunk64KiB: number; chunk1MiB: number }[];
+}
+interface Size {
+  bytes: number;
+  gzipBytes?: number;
+  coldRequireMs?: number;
+}
+interface FootprintResult {
+  samples: number;
+  handler: Size;
+  handlerSdk: Size;
+  handlerWithSdk: Size;
+  awsCustomResource: Size;
+}
+interface CallCounts {
+  kmsCalls: number;
+  s3Calls: number;
+  s3ObjectBytes: number;
+  s3BodyBytes: number;
+  byCommand: Record<string, number>;
+  objectBytes: number;
+}
+interface AuditResult {
+  keys: number;
+  auditedKeys: number;
+  virtualSeconds: number;
+  idealSeconds: number;
+  maxUsageRequestsInAnySecond: number;
+  throttled: number;
+  calls: Record<string, number>;
+  wallMs: number;
+}
+type Part<T> = T | { skipped: string };
+
+export interface BenchDocument {
+  generatedAt: string;
+  quick: boolean;
+  only: string[] | null;
+  durationSeconds: number;
+  timings: Record<string, number>;
+  machine: { cpu: string; cores: number; node: string; platform: string; totalMemoryMiB: number; loadAverage: number[]; loadAverageAtEnd: number[] };
+  load: { samples: number; min: number; median: number; max: number };
+  results: {
+    synth?: Part<SynthResult>;
+    profile?: Part<ProfileResult>;
+    profileValidation?: Part<ProfileResult>;
+    envelope?: Part<EnvelopeResult>;
+    footprint?: Part<FootprintResult>;
+    calls?: Part<{ results: Record<string, CallCounts> }>;
+    audit?: Part<AuditResult>;
+  };
+}
+
+function present<T>(p: Part<T> | undefined): p is T {
+  return p !== undefined && !(typeof p === 'object' && p !== null && 'skipped' in p);
+}
+
+function skippedLine(name: string, p: Part<unknown> | undefined): string {
+  if (p === undefined) return `_Not run (${name} was left out with --only)._\n`;
+  return `_Skipped: ${(p as { skipped: string }).skipped}_\n`;
+}
+
+const sizeLabel = (b: number) => (b >= 1024 * MiB ? `${b / (1024 * MiB)} GiB` : `${b / MiB} MiB`);
+const kb = (b: number) => `${fmt(b / 1000, 0)} KB`;
+
+interface Goal {
+  goal: string;
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function goals(doc: BenchDocument): Goal[] {
+  const out: Goal[] = [];
+  const r = doc.results;
+  if (present(r.synth)) {
+    for (const v of ['off', 'on'] as const) {
+      const rows = r.synth.rows.filter((x) => x.validation === v);
+      out.push({
+        goal: `synth time vs plain aws-cdk-lib, validation ${v}`,
+        target: 'ratio ≤ 1.15 at every N',
+        measured: `wall ${rows.map((x) => `N=${x.n}: ${fmt(x.timeRatio, 2)}`).join(', ')}; CPU ${rows.map((x) => `N=${x.n}: ${fmt(x.cpuRatio, 2)}`).join(', ')}`,
+        met: rows.every((x) => x.timeRatio <= 1.15),
+      });
+      const g = r.synth.growth[v];
+      const perKey = (x: SynthRow) => x.cmekCpuMs / x.n;
+      const big = rows.filter((x) => x.n >= 50);
+      out.push({
+        goal: `synth time grows linearly with N, validation ${v}`,
+        target: 'straight line (R² ≥ 0.98)',
+        measured: `ours ${fmt(g.cmekTime.slope, 2)} ms/key (R² ${fmt(g.cmekTime.r2, 3)}), plain ${fmt(g.plainTime.slope, 2)} ms/key (R² ${fmt(g.plainTime.r2, 3)}); ours CPU ms/key ${big.map((x) => `${fmt(perKey(x), 1)} at N=${x.n}`).join(', ')}`,
+        met: g.cmekTime.r2 >= 0.98,
+      });
+    }
+  }
+  if (present(r.envelope)) {
+    const big = r.envelope.rows[r.envelope.rows.length - 1];
+    const withEsdk = r.envelope.rows.filter((x) => Number.isFinite(x.v3ToEsdk));
+    out.push({
+      goal: 'envelope encrypt vs bare AES-256-GCM',
+      target: '≥ 0.8×',
+      measured: r.envelope.rows.map((x) => `${sizeLabel(x.bytes)}: ${fmt(x.v3ToBare, 2)}×`).join(', '),
+      met: r.envelope.rows.every((x) => x.v3ToBare >= 0.8),
+    });
+    out.push({
+      goal: 'envelope encrypt vs AWS Encryption SDK',
+      target: '≥ 10×',
+      measured: withEsdk.map((x) => `${sizeLabel(x.bytes)}: ${fmt(x.v3ToEsdk, 1)}× (unsigned suite ${fmt(x.v3ToEsdkNoSig, 1)}×)`).join(', '),
+      met: withEsdk.length > 0 && withEsdk.every((x) => x.v3ToEsdk >= 10),
+    });
+    const rss = r.envelope.rows.map((x) => x.peakRssMiB['ours-v3']);
+    out.push({
+      goal: 'envelope peak RSS flat in object size, under 100 MB',
+      target: '< 100 MB at every size',
+      measured: r.envelope.rows.map((x) => `${sizeLabel(x.bytes)}: ${fmt(x.peakRssMiB['ours-v3'] * MiB / 1e6, 0)} MB`).join(', '),
+      met: Math.max(...rss) * MiB < 100e6 && Math.max(...rss) - Math.min(...rss) < 20,
+    });
+    void big;
+  }
+  if (present(r.footprint)) {
+    const f = r.footprint;
+    out.push({
+      goal: 'handler bundle size',
+      target: '≤ 700 KB',
+      measured: `handler ${kb(f.handler.bytes)}; with the SDK bundle it loads on first use ${kb(f.handlerWithSdk.bytes)}`,
+      met: f.handlerWithSdk.bytes <= 700e3 ? true : f.handler.bytes <= 700e3 ? false : false,
+    });
+    out.push({
+      goal: 'handler cold require',
+      target: '≤ 20 ms',
+      measured: `handler ${fmt(f.handler.coldRequireMs!, 1)} ms; with the SDK bundle ${fmt(f.handlerWithSdk.coldRequireMs!, 1)} ms`,
+      met: f.handlerWithSdk.coldRequireMs! <= 20,
+    });
+  }
+  if (present(r.calls)) {
+    const c = r.calls.results;
+    const creates = Object.entries(c).filter(([k]) => k.startsWith('create'));
+    const rekeys = Object.entries(c).filter(([k]) => k.startsWith('re-key'));
+    out.push({
+      goal: 'create = 1 GenerateDataKey',
+      target: '1 KMS call',
+      measured: creates.map(([k, v]) => `${k}: ${v.kmsCalls} (${Object.keys(v.byCommand).filter((x) => x.startsWith('kms')).join(', ')})`).join('; '),
+      met: creates.every(([, v]) => v.kmsCalls === 1 && v.byCommand['kms:GenerateDataKey'] === 1),
+    });
+    out.push({
+      goal: 're-key = 1 ReEncrypt, 0 body bytes',
+      target: '1 KMS call, 0 object bytes',
+      measured: rekeys.map(([k, v]) => `${k}: ${v.kmsCalls} KMS, ${v.s3BodyBytes} S3 body bytes`).join('; '),
+      met: rekeys.every(([, v]) => v.kmsCalls === 1 && v.byCommand['kms:ReEncrypt'] === 1 && v.s3BodyBytes === 0),
+    });
+  }
+  if (present(r.audit)) {
+    const a = r.audit;
+    out.push({
+      goal: `audit of ${a.keys} keys: total time ≈ N / 5 s, never above 5 req/s`,
+      target: `≈ ${a.idealSeconds} s, ≤ 5 in any second`,
+      measured: `${fmt(a.virtualSeconds, 1)} s virtual, at most ${a.maxUsageRequestsInAnySecond} in any second, ${a.throttled} throttled`,
+      met: Math.abs(a.virtualSeconds - a.idealSeconds) / a.idealSeconds <= 0.05 && a.maxUsageRequestsInAnySecond <= 5,
+    });
+  }
+  return out;
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n';
+}
+
+function synthSection(s: SynthResult): string {
+  let md = '## Synth: CmekKey + CmekBucket vs plain aws-cdk-lib\n\n';
+  md += 'Each app has N keys (two grantees each, one of them decrypt-only under an encryption context, plus the deletion guard) and N buckets, ';
+  md += 'one per key, each with a cross-account reader. The plain app builds the same `kms.Key`/`kms.Alias`/`s3.Bucket`/`s3.BucketPolicy` ';
+  md += 'with the same statements written by hand, in the same construct paths. Time = constructing the app + `app.synth()`, ';
+  md += 'in a fresh `node --expose-gc` per sample after a warm-up synth; peak heap from V8 heap statistics before every GC and at the end. ';
+  md += '`@aws-cdk/core:stackResourceLimit` is 0 in both (aws-cdk-lib refuses > 500 resources per stack otherwise). ';
+  md += 'CPU ms is the process CPU time (all threads, GC helpers included) over the same span: on a machine with more runnable processes than cores, ';
+  md += 'wall time is partly waiting for a core, and CPU time is the steadier measure of the work done.\n\n';
+  if (s.templatesIdentical !== undefined) {
+    md += s.templatesIdentical
+      ? 'Check: at N = 50 both apps synthesize **identical** resources (every property, logical ids included), so the comparison is like for like.\n\n'
+      : '**Check failed: at N = 50 the two apps synthesize different resources**; the ratio compares unlike templates.\n\n';
+  }
+  for (const v of ['off', 'on'] as const) {
+    md += `### Template validation ${v === 'on' ? 'on (aws-cdk-lib default)' : 'off (`CDK_VALIDATION=false`)'}\n\n`;
+    md += table(
+      ['N', 'reps', 'ours ms', 'plain ms', 'time ratio', 'CPU ms ours / plain', 'CPU ratio', 'peak heap MiB ours / plain', 'heap ratio', 'peak RSS MiB ours / plain', 'template bytes/key ours / plain', 'resources/key'],
+      s.rows.filter((r) => r.validation === v).map((r) => [
+        String(r.n),
+        String(r.reps),
+        fmt(r.cmekMs, 0),
+        fmt(r.plainMs, 0),
+        `**${fmt(r.timeRatio, 2)}**`,
+        `${fmt(r.cmekCpuMs, 0)} / ${fmt(r.plainCpuMs, 0)}`,
+        fmt(r.cpuRatio, 2),
+        `${fmt(r.cmekPeakHeapMiB)} / ${fmt(r.plainPeakHeapMiB)}`,
+        fmt(r.heapRatio, 2),
+        `${fmt(r.cmekPeakRssMiB, 0)} / ${fmt(r.plainPeakRssMiB, 0)}`,
+        `${fmt(r.templateBytesPerKey, 0)} / ${fmt(r.plainTemplateBytesPerKey, 0)}`,
+        `${fmt(r.resourcesPerKey, 0)} / ${fmt(r.plainResourcesPerKey, 0)}`,
+      ]),
+    );
+    const g = s.growth[v];
+    md += `\nGrowth (least squares over N): time ours ${fmt(g.cmekTime.slope, 2)} ms/key + ${fmt(g.cmekTime.intercept, 0)} ms (R² ${fmt(g.cmekTime.r2, 3)}), `;
+    md += `plain ${fmt(g.plainTime.slope, 2)} ms/key + ${fmt(g.plainTime.intercept, 0)} ms (R² ${fmt(g.plainTime.r2, 3)}); `;
+    md += `CPU time ours ${fmt(g.cmekCpu.slope, 2)} ms/key (R² ${fmt(g.cmekCpu.r2, 3)}), plain ${fmt(g.plainCpu.slope, 2)} ms/key (R² ${fmt(g.plainCpu.r2, 3)}); `;
+    md += `peak heap ours ${fmt(g.cmekHeap.slope * 1024, 0)} KiB/key (R² ${fmt(g.cmekHeap.r2, 3)}), plain ${fmt(g.plainHeap.slope * 1024, 0)} KiB/key (R² ${fmt(g.plainHeap.r2, 3)}).\n\n`;
+  }
+  md += '![synth time against key count](synth-time.svg)\n\n';
+  return md;
+}
+
+function profileSection(p: ProfileResult): string {
+  let md = `### Where synth time goes (CPU profile, N = ${p.n}, validation ${p.validation})\n\n`;
+  md += 'V8 sampling profile (the inspector\'s `Profiler`, as `node --cpu-prof` uses) of the measured construct + synth of each app, after the warm-up: ';
+  md += `ours ${fmt(p.cmek.totalMs, 0)} ms, plain ${fmt(p.plain.totalMs, 0)} ms of profile (one run each: on a busy machine single runs differ by more than the apps do).\n\n`;
+  md += 'Most self time, our app:\n\n';
+  md += table(['function', 'file', 'self ms'], p.cmek.self.slice(0, 8).map((f) => [`\`${f.name}\``, f.file, fmt(f.ms, 0)]));
+  md += '\nSelf time our app spends beyond the plain one (same function in both):\n\n';
+  md += table(['function', 'file', 'extra ms'], p.extraSelf.map((f) => [`\`${f.name}\``, f.file, fmt(f.ms, 0)]));
+  md += '\nOur own functions, inclusive time (everything they call):\n\n';
+  md += table(['function', 'inclusive ms'], p.cmek.own.slice(0, 10).map((f) => [`\`${f.name}\``, fmt(f.ms, 0)]));
+  return `${md}\n`;
+}
+
+function envelopeSection(e: EnvelopeResult): string {
+  let md = '## Envelope: streaming encrypt (data key supplied, no network)\n\n';
+  md += `Plaintext is generated as a stream of ${e.chunkBytes / 1024} KiB chunks (no buffer of the object's size) and the ciphertext is counted and dropped. `;
+  md += '"Ours" is `createEncryption()` from `src/envelope/format.ts`, the transform the handler pipes the source through (AES-256-GCM plus the SHA-256 of the stored body it reports as `ciphertextSha256`). ';
+  md += '"Bare" is `node:crypto` AES-256-GCM on each chunk and nothing else (the ceiling); "SHA-256 alone" hashes the same bytes without encrypting. ';
+  md += `The AWS Encryption SDK (\`@aws-crypto/client-node\`, raw AES keyring, 4 KiB frames) runs with its default suite (key commitment + ECDSA P-384 signature) and with the unsigned committing suite, up to ${sizeLabel(e.esdkMaxBytes)} only: at its speed here 1 GiB would take most of a minute per run. `;
+  md += 'Small objects are repeated so that each figure covers ≥ 64 MiB; each cell is the median of the runs, each run in a fresh process after a warm-up; peak RSS is the process maximum.\n\n';
+  md += table(
+    ['size', 'ours V3 MB/s', 'ours V2 MB/s', 'bare AES-GCM MB/s', 'SHA-256 alone MB/s', 'ESDK MB/s', 'ESDK unsigned MB/s', 'V3 / bare', 'V3 / ESDK', 'peak RSS MiB V3 / bare / ESDK'],
+    e.rows.map((r) => [
+      sizeLabel(r.bytes),
+      fmt(r.mbPerSec['ours-v3'], 0),
+      fmt(r.mbPerSec['ours-v2'], 0),
+      fmt(r.mbPerSec.bare, 0),
+      fmt(r.mbPerSec.sha256, 0),
+      fmt(r.mbPerSec.esdk, 1),
+      fmt(r.mbPerSec['esdk-nosig'], 1),
+      `**${fmt(r.v3ToBare, 2)}**`,
+      Number.isFinite(r.v3ToEsdk) ? `**${fmt(r.v3ToEsdk, 1)}**` : 'n/a (ESDK capped)',
+      `${fmt(r.peakRssMiB['ours-v3'], 0)} / ${fmt(r.peakRssMiB.bare, 0)} / ${fmt(r.peakRssMiB.esdk, 0)}`,
+    ]),
+  );
+  md += '\nMB/s = MiB/s of plaintext. Chunk size, 64 MiB object:\n\n';
+  md += table(
+    ['encryptor', '64 KiB chunks MB/s', '1 MiB chunks MB/s'],
+    e.chunkRows.map((r) => [r.kind, fmt(r.chunk64KiB, 0), fmt(r.chunk1MiB, 0)]),
+  );
+  const big = e.rows[e.rows.length - 1];
+  const gcm = big.mbPerSec.bare;
+  const sha = big.mbPerSec.sha256;
+  const serial = 1 / (1 / gcm + 1 / sha);
+  md += `\nAES-GCM and SHA-256 run one after the other on the same thread: at ${fmt(gcm, 0)} and ${fmt(sha, 0)} MB/s the two together can do at most about ${fmt(serial, 0)} MB/s (${fmt(serial / gcm, 2)}× bare), and ours measured ${fmt(big.mbPerSec['ours-v3'], 0)} MB/s at ${sizeLabel(big.bytes)}.\n\n`;
+  return md;
+}
+
+function footprintSection(f: FootprintResult): string {
+  let md = '## Handler footprint\n\n';
+  md += `Minified bundles as shipped; cold \`require\` = median of ${f.samples} fresh \`node\` processes, timed around the \`require\` alone. `;
+  md += 'The envelope handler loads its SDK bundle (`envelope-sdk.lambda/index.js`) on its first request, so a cold invocation pays for both; ';
+  md += 'the `AwsCustomResource` handler loads its SDK client from the Lambda runtime on first use instead (not counted here).\n\n';
+  md += table(
+    ['bundle', 'bytes', 'gzip', 'cold require ms'],
+    [
+      ['envelope handler (`envelope.lambda/index.js`)', kb(f.handler.bytes), kb(f.handler.gzipBytes!), fmt(f.handler.coldRequireMs!, 1)],
+      ['its SDK bundle (`envelope-sdk.lambda/index.js`)', kb(f.handlerSdk.bytes), kb(f.handlerSdk.gzipBytes!), ''],
+      ['handler + SDK (first request)', kb(f.handlerWithSdk.bytes), '', fmt(f.handlerWithSdk.coldRequireMs!, 1)],
+      ['aws-cdk-lib `AwsCustomResource` handler', kb(f.awsCustomResource.bytes), kb(f.awsCustomResource.gzipBytes!), fmt(f.awsCustomResource.coldRequireMs!, 1)],
+    ],
+  );
+  return `${md}\n`;
+}
+
+function callsSection(c: { results: Record<string, CallCounts> }): string {
+  let md = '## KMS and S3 calls per operation\n\n';
+  md += 'The shipped handler bundle against `moto_server` (real KMS and S3 APIs, versioned bucket), every request counted by a middleware on the clients; ';
+  md += 'object bytes = PutObject/UploadPart bodies; S3 body bytes = all S3 request bodies.\n\n';
+  md += table(
+    ['operation', 'KMS calls', 'S3 calls', 'object bytes sent', 'S3 body bytes', 'requests'],
+    Object.entries(c.results).map(([op, v]) => [
+      op,
+      String(v.kmsCalls),
+      String(v.s3Calls),
+      String(v.s3ObjectBytes),
+      String(v.s3BodyBytes),
+      Object.entries(v.byCommand).map(([k, n]) => `${k} ×${n}`).join(', '),
+    ]),
+  );
+  return `${md}\n`;
+}
+
+function auditSection(a: AuditResult): string {
+  let md = '## Audit: 1,000 keys through the audit core\n\n';
+  md += '`auditKeys()` from `src/cli/audit-core.ts` on a virtual clock, against a KMS stub that records the virtual time of every `GetKeyLastUsage` ';
+  md += 'and throttles like KMS when a second would hold more than 5. Windows are half-open: [t, t + 1 s).\n\n';
+  md += table(
+    ['keys', 'virtual time s', 'N / 5 s', 'max GetKeyLastUsage in any 1 s', 'throttled', 'requests', 'wall ms'],
+    [[
+      String(a.keys),
+      fmt(a.virtualSeconds, 1),
+      fmt(a.idealSeconds, 0),
+      String(a.maxUsageRequestsInAnySecond),
+      String(a.throttled),
+      Object.entries(a.calls).map(([k, n]) => `${k} ×${n}`).join(', '),
+      fmt(a.wallMs, 0),
+    ]],
+  );
+  return `${md}\n`;
+}
+
+export function renderResults(doc: BenchDocument): string {
+  const m = doc.machine;
+  const busy = doc.load.median > m.cores * 0.75;
+  let md = '# Benchmarks\n\n';
+  md += `Generated by \`npm run bench\`${doc.quick ? ' --quick (fewer repetitions: a harness check, not figures to quote)' : ''} at ${doc.generatedAt}; the run took ${fmt(doc.durationSeconds / 60, 1)} min `;
+  md += `(${Object.entries(doc.timings).map(([k, v]) => `${k} ${fmt(v, 0)} s`).join(', ')}).\n\n`;
+  md += `Machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemoryMiB} MiB, Node ${m.node}, ${m.platform}.\n\n`;
+  md += `Load (1-minute load average, sampled before each measurement): min ${fmt(doc.load.min, 2)}, median ${fmt(doc.load.median, 2)}, max ${fmt(doc.load.max, 2)}. `;
+  md += busy
+    ? `**The run was not quiet**: other processes competed for the ${m.cores} cores for much of it, so absolute times and MB/s are lower and noisier than on an idle machine. `
+    : 'The run was reasonably quiet. ';
+  md += 'Every comparison is ours and its baseline run back to back (order alternating) and reported as the median of the per-pair ratios, which cancels most of the load; absolute figures do not.\n\n';
+
+  md += '## Goals\n\n';
+  md += table(
+    ['goal', 'target', 'measured', 'met'],
+    goals(doc).map((g) => [g.goal, g.target, g.measured, g.met === undefined ? '?' : g.met ? 'yes' : '**no**']),
+  );
+  md += '\n';
+
+  const r = doc.results;
+  md += present(r.synth) ? synthSection(r.synth) : `## Synth\n\n${skippedLine('synth', r.synth)}\n`;
+  if (present(r.profile)) md += profileSection(r.profile);
+  if (present(r.profileValidation)) md += profileSection(r.profileValidation);
+  md += present(r.envelope) ? envelopeSection(r.envelope) : `## Envelope\n\n${skippedLine('envelope', r.envelope)}\n`;
+  md += present(r.footprint) ? footprintSection(r.footprint) : `## Handler footprint\n\n${skippedLine('footprint', r.footprint)}\n`;
+  md += present(r.calls) ? callsSection(r.calls) : `## KMS and S3 calls per operation\n\n${skippedLine('calls', r.calls)}\n`;
+  md += present(r.audit) ? auditSection(r.audit) : `## Audit\n\n${skippedLine('audit', r.audit)}\n`;
+  md += 'Raw samples of every run: `bench/results/latest.json`.\n';
+  return md;
+}
+
+/** A line chart of synth time against N: ours and plain, validation on and off. */
+export function renderSynthChart(s: SynthResult): string {
+  const w = 640;
+  const h = 360;
+  const pad = { l: 64, r: 180, t: 24, b: 44 };
+  const maxN = Math.max(...s.ns);
+  const maxMs = Math.max(...s.rows.flatMap((r) => [r.cmekMs, r.plainMs])) * 1.05;
+  const x = (n: number) => pad.l + (n / maxN) * (w - pad.l - pad.r);
+  const y = (ms: number) => h - pad.b - (ms / maxMs) * (h - pad.t - pad.b);
+  const series = [
+    { label: 'ours, validation on', v: 'on', key: 'cmekMs', color: '#d62728', dash: '' },
+    { label: 'plain, validation on', v: 'on', key: 'plainMs', color: '#1f77b4', dash: '' },
+    { label: 'ours, validation off', v: 'off', key: 'cmekMs', color: '#d62728', dash: '6 4' },
+    { label: 'plain, validation off', v: 'off', key: 'plainMs', color: '#1f77b4', dash: '6 4' },
+  ] as const;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${w}" height="${h}" fill="white"/>`);
+  parts.push(`<text x="${pad.l}" y="16" font-weight="bold">Synth time (ms, median) against N keys + N buckets</text>`);
+  const ticks = 5;
+  for (let i = 0; i <= ticks; i++) {
+    const ms = (maxMs / ticks) * i;
+    parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${y(ms).toFixed(1)}" y2="${y(ms).toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${pad.l - 6}" y="${(y(ms) + 4).toFixed(1)}" text-anchor="end">${Math.round(ms)}</text>`);
+  }
+  for (const n of s.ns) {
+    parts.push(`<text x="${x(n).toFixed(1)}" y="${h - pad.b + 16}" text-anchor="middle">${n}</text>`);
+  }
+  parts.push(`<text x="${(pad.l + w - pad.r) / 2}" y="${h - 8}" text-anchor="middle">N (keys, each with a bucket)</text>`);
+  parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${h - pad.b}" y2="${h - pad.b}" stroke="#333"/>`);
+  parts.push(`<line x1="${pad.l}" x2="${pad.l}" y1="${pad.t}" y2="${h - pad.b}" stroke="#333"/>`);
+  series.forEach((se, i) => {
+    const rows = s.rows.filter((r) => r.validation === se.v);
+    const pts = rows.map((r) => `${x(r.n).toFixed(1)},${y(r[se.key]).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${pts}" fill="none" stroke="${se.color}" stroke-width="2" stroke-dasharray="${se.dash}"/>`);
+    for (const r of rows) parts.push(`<circle cx="${x(r.n).toFixed(1)}" cy="${y(r[se.key]).toFixed(1)}" r="3" fill="${se.color}"/>`);
+    const ly = pad.t + 10 + i * 20;
+    parts.push(`<line x1="${w - pad.r + 12}" x2="${w - pad.r + 40}" y1="${ly}" y2="${ly}" stroke="${se.color}" stroke-width="2" stroke-dasharray="${se.dash}"/>`);
+    parts.push(`<text x="${w - pad.r + 46}" y="${ly + 4}">${se.label}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}

@@ -1,0 +1,360 @@
+// `npm run bench`: runs every benchmark (each measurement in its own child process, ours and baseline interleaved)
+// and writes bench/results/latest.json, bench/RESULTS.md and bench/synth-time.svg.
+// Flags: --quick (fewer repetitions and sizes, to try the harness), --only=synth,envelope,footprint,calls,audit
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { summarizeProfile } from './profile';
+import { renderResults, renderSynthChart } from './report';
+import { linearFit, machine, median, MiB, pairedRatio, ROOT, runWorker } from './support';
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const enabled = (part: string) => !ONLY || ONLY.includes(part);
+
+const loadSamples: number[] = [];
+function sampleLoad(): void {
+  loadSamples.push(os.loadavg()[0]);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------- synth
+
+export interface SynthSample {
+  kind: 'cmek' | 'plain';
+  n: number;
+  validation: 'on' | 'off';
+  constructMs: number;
+  synthMs: number;
+  totalMs: number;
+  cpuMs: number;
+  templateBytes: number;
+  resources: number;
+  peakHeapBytes: number;
+  baselineHeapBytes: number;
+  maxRssBytes: number;
+}
+
+export interface SynthRow {
+  n: number;
+  validation: 'on' | 'off';
+  reps: number;
+  cmekMs: number;
+  plainMs: number;
+  timeRatio: number;
+  cmekCpuMs: number;
+  plainCpuMs: number;
+  cpuRatio: number;
+  cmekPeakHeapMiB: number;
+  plainPeakHeapMiB: number;
+  heapRatio: number;
+  cmekPeakRssMiB: number;
+  plainPeakRssMiB: number;
+  templateBytesPerKey: number;
+  plainTemplateBytesPerKey: number;
+  resourcesPerKey: number;
+  plainResourcesPerKey: number;
+  cpuShare: number;
+}
+
+const SYNTH_NS = QUICK ? [1, 50] : [1, 50, 125, 500];
+/** Repetitions per N: large apps take long enough that fewer samples keep the whole run under 15 minutes. */
+function synthReps(n: number, validation: 'on' | 'off'): number {
+  if (QUICK) return 2;
+  if (n <= 50) return 5;
+  return n < 500 || validation === 'off' ? 3 : 2;
+}
+
+function sameResources(a: string, b: string): boolean {
+  const strip = (t: string) => {
+    const r = (JSON.parse(t) as { Resources: Record<string, Record<string, unknown>> }).Resources;
+    return JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v, Metadata: undefined }])));
+  };
+  return strip(a) === strip(b);
+}
+
+function runSynth(tmp: string) {
+  const samples: SynthSample[] = [];
+  let templatesIdentical: boolean | undefined;
+  for (const validation of ['off', 'on'] as const) {
+    for (const n of SYNTH_NS) {
+      for (let r = 0; r < synthReps(n, validation); r++) {
+        // Ours and the baseline back to back, alternating who goes first.
+        const order = r % 2 === 0 ? (['cmek', 'plain'] as const) : (['plain', 'cmek'] as const);
+        const copy = r === 0 && n === 50 && validation === 'off';
+        for (const kind of order) {
+          sampleLoad();
+          const extra = copy ? [`--template=${path.join(tmp, `${kind}.template.json`)}`] : [];
+          samples.push(runWorker<SynthSample>('synth-worker.js', [kind, String(n), validation, ...extra], ['--expose-gc']));
+        }
+        if (copy) {
+          templatesIdentical = sameResources(
+            fs.readFileSync(path.join(tmp, 'cmek.template.json'), 'utf8'),
+            fs.readFileSync(path.join(tmp, 'plain.template.json'), 'utf8'),
+          );
+        }
+      }
+      log(`synth N=${n} validation ${validation}: done`);
+    }
+  }
+
+  const rows: SynthRow[] = [];
+  for (const validation of ['off', 'on'] as const) {
+    for (const n of SYNTH_NS) {
+      const of = (kind: string) => samples.filter((s) => s.kind === kind && s.n === n && s.validation === validation);
+      const c = of('cmek');
+      const p = of('plain');
+      const pick = (xs: SynthSample[], f: (s: SynthSample) => number) => xs.map(f);
+      rows.push({
+        n,
+        validation,
+        reps: c.length,
+        cmekMs: median(pick(c, (s) => s.totalMs)),
+        plainMs: median(pick(p, (s) => s.totalMs)),
+        timeRatio: pairedRatio(pick(c, (s) => s.totalMs), pick(p, (s) => s.totalMs)),
+        cmekCpuMs: median(pick(c, (s) => s.cpuMs)),
+        plainCpuMs: median(pick(p, (s) => s.cpuMs)),
+        cpuRatio: pairedRatio(pick(c, (s) => s.cpuMs), pick(p, (s) => s.cpuMs)),
+        cmekPeakHeapMiB: median(pick(c, (s) => s.peakHeapBytes)) / MiB,
+        plainPeakHeapMiB: median(pick(p, (s) => s.peakHeapBytes)) / MiB,
+        heapRatio: pairedRatio(pick(c, (s) => s.peakHeapBytes), pick(p, (s) => s.peakHeapBytes)),
+        cmekPeakRssMiB: median(pick(c, (s) => s.maxRssBytes)) / MiB,
+        plainPeakRssMiB: median(pick(p, (s) => s.maxRssBytes)) / MiB,
+        templateBytesPerKey: c[0].templateBytes / n,
+        plainTemplateBytesPerKey: p[0].templateBytes / n,
+        resourcesPerKey: c[0].resources / n,
+        plainResourcesPerKey: p[0].resources / n,
+        cpuShare: median([...c, ...p].map((s) => s.cpuMs / s.totalMs)),
+      });
+    }
+  }
+
+  const growth: Record<string, unknown> = {};
+  for (const validation of ['off', 'on'] as const) {
+    const rs = rows.filter((r) => r.validation === validation);
+    const ns = rs.map((r) => r.n);
+    growth[validation] = {
+      cmekTime: linearFit(ns, rs.map((r) => r.cmekMs)),
+      plainTime: linearFit(ns, rs.map((r) => r.plainMs)),
+      cmekCpu: linearFit(ns, rs.map((r) => r.cmekCpuMs)),
+      plainCpu: linearFit(ns, rs.map((r) => r.plainCpuMs)),
+      cmekHeap: linearFit(ns, rs.map((r) => r.cmekPeakHeapMiB)),
+      plainHeap: linearFit(ns, rs.map((r) => r.plainPeakHeapMiB)),
+    };
+  }
+  return { ns: SYNTH_NS, rows, growth, templatesIdentical, samples };
+}
+
+function profileSynth(tmp: string, validation: 'on' | 'off') {
+  const n = QUICK || validation === 'on' ? 50 : 500;
+  const out: Record<string, unknown> = { n, validation };
+  for (const kind of ['cmek', 'plain']) {
+    const file = path.join(tmp, `${kind}-${validation}.cpuprofile`);
+    runWorker('synth-worker.js', [kind, String(n), validation, `--cpu-profile=${file}`], ['--expose-gc']);
+    out[kind] = summarizeProfile(file, 'synth-worker.js', 40);
+  }
+  // What the CMEK app spends more time on than the plain one, by self time.
+  const c = out.cmek as ReturnType<typeof summarizeProfile>;
+  const p = out.plain as ReturnType<typeof summarizeProfile>;
+  const plainSelf = new Map(p.self.map((f) => [`${f.name}@${f.file}`, f.ms]));
+  out.extraSelf = c.self
+    .map((f) => ({ ...f, ms: f.ms - (plainSelf.get(`${f.name}@${f.file}`) ?? 0) }))
+    .filter((f) => f.ms > 0)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 8);
+  out.cmek = { ...c, self: c.self.slice(0, 10), own: c.own.filter((f) => !['main', 'synthOnce', '(anonymous)'].includes(f.name)).slice(0, 12) };
+  out.plain = { ...p, self: p.self.slice(0, 10), own: [] };
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------- envelope
+
+interface EnvelopeSample {
+  kind: string;
+  bytes: number;
+  chunk: number;
+  repeats: number;
+  ms: number;
+  mbPerSec: number;
+  cpuShare: number;
+  rssBeforeBytes: number;
+  maxRssBytes: number;
+}
+
+const ENVELOPE_SIZES = QUICK ? [MiB, 64 * MiB] : [MiB, 64 * MiB, 1024 * MiB];
+/** The ESDK runs at tens of MB/s here: 1 GiB would take most of a minute per run. */
+const ESDK_MAX_BYTES = 64 * MiB;
+const CHUNK = 64 * 1024;
+
+function runEnvelope() {
+  const samples: EnvelopeSample[] = [];
+  const reps = QUICK ? 1 : 3;
+  const kinds = ['ours-v3', 'ours-v2', 'bare', 'sha256', 'esdk', 'esdk-nosig'];
+  for (let r = 0; r < reps; r++) {
+    for (const bytes of ENVELOPE_SIZES) {
+      // Rotate the order each repetition so no encryptor always runs after the same neighbour.
+      const rotated = [...kinds.slice(r % kinds.length), ...kinds.slice(0, r % kinds.length)];
+      for (const kind of rotated) {
+        if (kind.startsWith('esdk') && bytes > ESDK_MAX_BYTES) continue;
+        sampleLoad();
+        samples.push(runWorker<EnvelopeSample>('envelope-worker.js', [kind, String(bytes), String(CHUNK)]));
+      }
+    }
+    log(`envelope repetition ${r + 1}/${reps}: done`);
+  }
+  // Chunk size: the same 64 MiB in 1 MiB pieces.
+  for (let r = 0; r < reps; r++) {
+    for (const kind of r % 2 ? ['bare', 'ours-v3'] : ['ours-v3', 'bare']) {
+      samples.push(runWorker<EnvelopeSample>('envelope-worker.js', [kind, String(64 * MiB), String(MiB)]));
+    }
+  }
+
+  const of = (kind: string, bytes: number, chunk = CHUNK) => samples.filter((s) => s.kind === kind && s.bytes === bytes && s.chunk === chunk);
+  const rows = ENVELOPE_SIZES.map((bytes) => {
+    const speed = (kind: string) => median(of(kind, bytes).map((s) => s.mbPerSec));
+    const rss = (kind: string) => Math.max(...of(kind, bytes).map((s) => s.maxRssBytes)) / MiB;
+    const ratio = (a: string, b: string) => {
+      const x = of(a, bytes);
+      const y = of(b, bytes);
+      return x.length && y.length && x.length === y.length ? pairedRatio(x.map((s) => s.mbPerSec), y.map((s) => s.mbPerSec)) : NaN;
+    };
+    return {
+      bytes,
+      mbPerSec: Object.fromEntries(kinds.map((k) => [k, of(k, bytes).length ? speed(k) : NaN])),
+      peakRssMiB: Object.fromEntries(kinds.map((k) => [k, of(k, bytes).length ? rss(k) : NaN])),
+      v3ToBare: ratio('ours-v3', 'bare'),
+      v2ToBare: ratio('ours-v2', 'bare'),
+      v3ToEsdk: ratio('ours-v3', 'esdk'),
+      v3ToEsdkNoSig: ratio('ours-v3', 'esdk-nosig'),
+      cpuShare: median(samples.filter((s) => s.bytes === bytes).map((s) => s.cpuShare)),
+    };
+  });
+  const chunkRows = ['ours-v3', 'bare'].map((kind) => ({
+    kind,
+    chunk64KiB: median(of(kind, 64 * MiB).map((s) => s.mbPerSec)),
+    chunk1MiB: median(of(kind, 64 * MiB, MiB).map((s) => s.mbPerSec)),
+  }));
+  return { chunkBytes: CHUNK, esdkMaxBytes: ESDK_MAX_BYTES, rows, chunkRows, samples };
+}
+
+// ------------------------------------------------------------------------------------------ footprint
+
+const HANDLER = path.join(ROOT, 'assets', 'envelope', 'envelope.lambda', 'index.js');
+const HANDLER_SDK = path.join(ROOT, 'assets', 'envelope', 'envelope-sdk.lambda', 'index.js');
+const AWS_CUSTOM_RESOURCE = path.join(
+  ROOT, 'node_modules', 'aws-cdk-lib', 'custom-resource-handlers', 'dist', 'custom-resources', 'aws-custom-resource-handler', 'index.js',
+);
+
+function runFootprint() {
+  for (const f of [HANDLER, HANDLER_SDK, AWS_CUSTOM_RESOURCE]) {
+    if (!fs.existsSync(f)) return { skipped: `${path.relative(ROOT, f)} is missing (run \`npx projen bundle\`)` };
+  }
+  const size = (f: string) => {
+    const raw = fs.readFileSync(f);
+    return { bytes: raw.length, gzipBytes: zlib.gzipSync(raw, { level: 9 }).length };
+  };
+  const samples = QUICK ? 5 : 20;
+  const handlerOnly: number[] = [];
+  const withSdk: number[] = [];
+  const acr: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    // A fresh node per sample: nothing cached, as in a Lambda cold start.
+    sampleLoad();
+    handlerOnly.push(runWorker<{ times: number[] }>('require-worker.js', [HANDLER]).times[0]);
+    const t = runWorker<{ times: number[] }>('require-worker.js', [HANDLER, HANDLER_SDK]).times;
+    withSdk.push(t[0] + t[1]);
+    acr.push(runWorker<{ times: number[] }>('require-worker.js', [AWS_CUSTOM_RESOURCE]).times[0]);
+  }
+  return {
+    samples,
+    handler: { ...size(HANDLER), coldRequireMs: median(handlerOnly) },
+    handlerSdk: { ...size(HANDLER_SDK) },
+    handlerWithSdk: { bytes: size(HANDLER).bytes + size(HANDLER_SDK).bytes, coldRequireMs: median(withSdk) },
+    awsCustomResource: { ...size(AWS_CUSTOM_RESOURCE), coldRequireMs: median(acr) },
+  };
+}
+
+// ------------------------------------------------------------------------------------- calls & audit
+
+function runCalls() {
+  if (!fs.existsSync(HANDLER) || !fs.existsSync(HANDLER_SDK)) return { skipped: 'the envelope handler bundle is missing' };
+  try {
+    return runWorker<{ results: Record<string, unknown> }>('calls-worker.js', []);
+  } catch (e) {
+    return { skipped: `moto_server run failed: ${(e as Error).message.slice(0, 300)}` };
+  }
+}
+
+function runAudit() {
+  const keys = 1000;
+  const reps = QUICK ? 1 : 3;
+  const runs = Array.from({ length: reps }, () => runWorker<Record<string, number>>('audit-worker.js', [String(keys)]));
+  return { ...runs[0], wallMs: median(runs.map((r) => r.wallMs)), reps };
+}
+
+// ------------------------------------------------------------------------------------------------ main
+
+function main(): void {
+  const started = Date.now();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cmek-bench-run-'));
+  const before = machine();
+  log(`machine: ${before.cpu} × ${before.cores}, node ${before.node}, load ${(before.loadAverage as number[]).join(' ')}`);
+  const results: Record<string, unknown> = {};
+  const timings: Record<string, number> = {};
+  const timed = (name: string, f: () => unknown) => {
+    if (!enabled(name)) return;
+    const t0 = Date.now();
+    log(`${name}: start`);
+    try {
+      results[name] = f();
+    } catch (e) {
+      // One part failing (a missing handler, a changed module) must not lose the others' figures.
+      results[name] = { skipped: (e as Error).message.split('\n')[0].slice(0, 400) };
+      log(`${name}: skipped: ${(results[name] as { skipped: string }).skipped}`);
+    }
+    timings[name] = (Date.now() - t0) / 1000;
+    log(`${name}: ${timings[name].toFixed(0)} s`);
+  };
+  try {
+    timed('synth', () => runSynth(tmp));
+    timed('profile', () => profileSynth(tmp, 'off'));
+    timed('profileValidation', () => profileSynth(tmp, 'on'));
+    timed('envelope', () => runEnvelope());
+    timed('footprint', () => runFootprint());
+    timed('calls', () => runCalls());
+    timed('audit', () => runAudit());
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const durationSeconds = (Date.now() - started) / 1000;
+  const sorted = [...loadSamples].sort((a, b) => a - b);
+  const load = {
+    samples: loadSamples.length,
+    min: sorted[0] ?? NaN,
+    median: median(loadSamples),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
+  const doc = {
+    generatedAt: new Date().toISOString(),
+    quick: QUICK,
+    only: ONLY ?? null,
+    durationSeconds,
+    timings,
+    machine: { ...before, loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100) },
+    load,
+    results,
+  };
+  const outDir = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  fs.writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), renderResults(doc as never));
+  if (results.synth) fs.writeFileSync(path.join(ROOT, 'bench', 'synth-time.svg'), renderSynthChart(results.synth as never));
+  log(`done in ${durationSeconds.toFixed(0)} s: bench/RESULTS.md, bench/results/latest.json, bench/synth-time.svg`);
+}
+
+main();
