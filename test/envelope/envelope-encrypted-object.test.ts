@@ -1,10 +1,11 @@
 // EnvelopeEncryptedObject: the template it synthesizes, least privilege, the singleton provider and synth-time validation.
 import * as path from 'node:path';
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations as StackAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { CmekBucket } from '../../src/bucket/cmek-bucket';
 import { EnvelopeEncryptedObject, EnvelopeEncryptedObjectProps, EnvelopeFormat } from '../../src/envelope/envelope-encrypted-object';
 import { EnvelopeSource } from '../../src/envelope/envelope-source';
 import { nagApp } from '../support/nag';
@@ -135,15 +136,15 @@ describe('EnvelopeEncryptedObject', () => {
   });
 
   test.each([
-    [{ objectKey: '' }, '`objectKey` must be 1 to 700 bytes of UTF-8, not starting with / and without control characters, got: ""'],
-    [{ objectKey: '/abs' }, 'got: "/abs"'],
-    [{ objectKey: 'x'.repeat(701) }, '`objectKey` must be 1 to 700 bytes'],
-    [{ encryptionContext: { 'aws:foo': 'x' } }, '`encryptionContext` key "aws:foo" is reserved'],
-    [{ encryptionContext: { 'AWS:x-amz-cek-alg': 'x' } }, 'is reserved'],
-    [{ encryptionContext: { app: 'é' } }, '`encryptionContext` value of "app" must be 1 to 256 printable ASCII characters, got: "é"'],
-    [{ encryptionContext: { '': 'x' } }, '`encryptionContext` keys must be 1 to 128 printable ASCII characters, got: ""'],
-    [{ encryptionContext: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`key${i}`, 'v'.repeat(150)])) }, 'over S3\'s 2048-byte user-metadata limit'],
-  ])('GIVEN invalid props %j WHEN constructing THEN one clear error', (over, message) => {
+    ['an empty objectKey', { objectKey: '' }, '`objectKey` must be 1 to 700 bytes of UTF-8, not starting with / and without control characters, got: ""'],
+    ['an objectKey starting with /', { objectKey: '/abs' }, 'got: "/abs"'],
+    ['a 701-byte objectKey', { objectKey: 'x'.repeat(701) }, '`objectKey` must be 1 to 700 bytes'],
+    ['an aws: context key', { encryptionContext: { 'aws:foo': 'x' } }, '`encryptionContext` key "aws:foo" is reserved'],
+    ['the reserved cipher key in capitals', { encryptionContext: { 'AWS:x-amz-cek-alg': 'x' } }, 'is reserved'],
+    ['a non-ASCII context value', { encryptionContext: { app: 'é' } }, '`encryptionContext` value of "app" must be 1 to 256 printable ASCII characters, got: "é"'],
+    ['an empty context key', { encryptionContext: { '': 'x' } }, '`encryptionContext` keys must be 1 to 128 printable ASCII characters, got: ""'],
+    ['a context too large for 2 KB of metadata', { encryptionContext: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`key${i}`, 'v'.repeat(150)])) }, 'over S3\'s 2048-byte user-metadata limit'],
+  ] as const)('GIVEN %s WHEN constructing THEN one clear error', (_name, over, message) => {
     const { stack, key, bucket } = setup();
     expect(() => object(stack, 'A', { key, bucket, ...over })).toThrow(message);
   });
@@ -158,5 +159,22 @@ describe('EnvelopeEncryptedObject', () => {
     object(stack, 'A', { key, bucket });
     object(stack, 'B', { key, bucket, source: EnvelopeSource.fromSsmSecureString('/p') });
     expect(() => app.synth()).not.toThrow();
+  });
+
+  test('GIVEN a CmekBucket and its CmekKey WHEN objects are seeded into it THEN it synthesizes cdk-nag clean with the key bound by ARN', () => {
+    const app = nagApp();
+    const stack = new Stack(app, 'Cmek', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+    const logs = new s3.Bucket(stack, 'Logs', { enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
+    Validations.of(logs).acknowledge({ id: 'AwsSolutions::AwsSolutions-S1', reason: 'the access-log bucket does not log to itself' });
+    const data = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data', serverAccessLogsBucket: logs });
+    for (const id of ['Token', 'Config']) {
+      new EnvelopeEncryptedObject(stack, id, { bucket: data.bucket, key: data.key, objectKey: `seed/${id}`, source: EnvelopeSource.randomBytes(32) });
+    }
+    expect(() => app.synth()).not.toThrow();
+    const t = Template.fromStack(stack);
+    const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0];
+    for (const r of Object.values(t.findResources('Custom::CmekEnvelopeObject')) as any[]) {
+      expect(r.Properties.KeyArn).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    }
   });
 });
