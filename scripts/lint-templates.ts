@@ -29,7 +29,7 @@ function tool(name: string): string {
 
 /** cfn-lint: every match counts, warnings as much as errors. */
 function cfnLint(files: string[]): Finding[] {
-  const run = spawnSync(tool('cfn-lint'), ['--format', 'json', '--regions', ...REGIONS, '--', ...files], { encoding: 'utf8' });
+  const run = spawnSync(tool('cfn-lint'), ['--format', 'json', '--regions', ...REGIONS, '--', ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.error) throw run.error;
   // Exit codes are a bit mask of error (2), warning (4) and informational (8); 1 means cfn-lint itself failed.
   if (run.status === 1 || !run.stdout.trim()) {
@@ -50,7 +50,8 @@ function cfnLint(files: string[]): Finding[] {
 function checkov(files: string[]): { findings: Finding[]; passed: number; skipped: number } {
   const args = ['--framework', 'cloudformation', '--output', 'json', '--skip-download'];
   for (const f of files) args.push('--file', f);
-  const run = spawnSync(tool('checkov'), args, { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'ERROR' } });
+  // The JSON report carries every check's code block: it outgrows spawnSync's 1 MB default with a few templates.
+  const run = spawnSync(tool('checkov'), args, { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'ERROR' }, maxBuffer: 256 * 1024 * 1024 });
   if (run.error) throw run.error;
   let report: any;
   try {
