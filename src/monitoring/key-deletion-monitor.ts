@@ -19,6 +19,7 @@ import {
 import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from './metric-names';
 import { KeyMetrics } from './metrics';
 import { createNotificationTopic } from './notification-topic';
+import { ignoreCfnLint, skipCheckov } from './template-suppressions';
 
 /** Properties of a `KeyDeletionMonitor`. */
 export interface KeyDeletionMonitorProps {
@@ -253,6 +254,7 @@ export class KeyDeletionMonitor extends Construct {
       cloudWatchLogGroup: logGroup,
       managementEvents: cloudtrail.ReadWriteType.ALL,
     });
+    ignoreCfnLint(trail, ['W3005'], 'aws-cdk-lib makes the trail depend on its CloudWatch Logs role explicitly; the extra DependsOn is harmless.');
     return { trail, logGroup };
   }
 
@@ -271,6 +273,7 @@ export class KeyDeletionMonitor extends Construct {
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    skipCheckov(bucket, [{ id: 'CKV_AWS_18', reason: 'This bucket is the destination of the trail bucket access logs; logging it to itself would loop.' }]);
     bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowS3ServerAccessLogs',
