@@ -91,7 +91,9 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
       case 'Update': {
         const old = event.OldResourceProperties as unknown as EnvelopeProperties;
         const written = parsePhysicalId(event.PhysicalResourceId);
-        if (written && onlyKeyChanged(old, props)) return await rekey(written, old, props);
+        // Only the removal policy changed: the object stays as it is.
+        if (written && sameObject(old, props, false)) return answer(written, props.KeyArn);
+        if (written && sameObject(old, props, true)) return await rekey(written, old, props, requestMarker(event));
         return await write(props, requestMarker(event));
       }
       case 'Delete':
@@ -111,9 +113,12 @@ function requestMarker(event: CloudFormationCustomResourceEvent): string {
   return createHash('sha256').update(`${event.StackId}\n${event.LogicalResourceId}\n${event.RequestId}`).digest('hex').slice(0, 32);
 }
 
-/** A re-key is a change of key and nothing else: the same plaintext, context, format and place. */
-function onlyKeyChanged(old: EnvelopeProperties, next: EnvelopeProperties): boolean {
-  if (old.KeyArn === next.KeyArn) return false;
+/**
+ * Whether two property sets describe the same plaintext, context, format and place, the removal policy aside;
+ * with `keyChanged`, whether they differ in the key only (a re-key).
+ */
+function sameObject(old: EnvelopeProperties, next: EnvelopeProperties, keyChanged: boolean): boolean {
+  if ((old.KeyArn !== next.KeyArn) !== keyChanged) return false;
   const strip = (p: EnvelopeProperties) => canonical({ ...p, KeyArn: undefined, ServiceToken: undefined, Retain: undefined });
   return strip(old) === strip(next);
 }
@@ -224,6 +229,7 @@ async function write(props: EnvelopeProperties, marker: string): Promise<Handler
       versionId: done.VersionId ?? 'null',
       etag: done.ETag ?? '',
       sha256: encryption.ciphertextSha256(),
+      marker,
     };
     log('object written', { bucket: written.bucket, objectKey: written.key, versionId: written.versionId, format: props.Format });
     return answer(written, props.KeyArn);
@@ -248,16 +254,21 @@ async function findRetried(client: S3Client, props: EnvelopeProperties, marker: 
   const hash = createHash('sha256');
   for await (const chunk of obj.Body as Readable) hash.update(chunk);
   log('retry found the object written by the first attempt', { versionId: head.VersionId });
-  return { bucket: props.Bucket, key: props.ObjectKey, versionId: head.VersionId ?? 'null', etag: head.ETag ?? '', sha256: hash.digest('hex') };
+  return { bucket: props.Bucket, key: props.ObjectKey, versionId: head.VersionId ?? 'null', etag: head.ETag ?? '', sha256: hash.digest('hex'), marker };
 }
 
 /**
  * Re-key: the wrapped data key moves to the new KMS key with `ReEncrypt` (KMS never reveals it here), and a
  * metadata-only `CopyObject` writes a new version whose body bytes S3 copies unchanged.
  */
-async function rekey(written: WrittenObject, old: EnvelopeProperties, props: EnvelopeProperties): Promise<HandlerResponse> {
+async function rekey(written: WrittenObject, old: EnvelopeProperties, props: EnvelopeProperties, marker: string): Promise<HandlerResponse> {
   const client = await s3();
   const { HeadObjectCommand, CopyObjectCommand } = await sdk();
+  const current = await client.send(new HeadObjectCommand({ Bucket: written.bucket, Key: written.key }));
+  if (current.Metadata?.[REQUEST_MARKER_KEY] === marker) {
+    log('retry found the object re-keyed by the first attempt', { versionId: current.VersionId });
+    return answer({ ...written, versionId: current.VersionId ?? 'null', etag: current.ETag ?? written.etag, marker }, props.KeyArn);
+  }
   const head = await client.send(new HeadObjectCommand({ Bucket: written.bucket, Key: written.key, VersionId: written.versionId === 'null' ? undefined : written.versionId }));
   const metadata = head.Metadata ?? {};
   const envelope = parseMetadata(metadata);
@@ -270,7 +281,7 @@ async function rekey(written: WrittenObject, old: EnvelopeProperties, props: Env
     DestinationEncryptionContext: envelope.context,
   }));
   const wrappedKeyField = envelope.format === 'V3' ? 'x-amz-3' : 'x-amz-key-v2';
-  const next = { ...metadata, [wrappedKeyField]: Buffer.from(re.CiphertextBlob!).toString('base64') };
+  const next = { ...metadata, [wrappedKeyField]: Buffer.from(re.CiphertextBlob!).toString('base64'), [REQUEST_MARKER_KEY]: marker };
   const versionQuery = written.versionId === 'null' ? '' : `?versionId=${encodeURIComponent(written.versionId)}`;
   const copied = await client.send(new CopyObjectCommand({
     Bucket: written.bucket,
@@ -284,6 +295,7 @@ async function rekey(written: WrittenObject, old: EnvelopeProperties, props: Env
     ...written,
     versionId: copied.VersionId ?? 'null',
     etag: copied.CopyObjectResult?.ETag ?? written.etag,
+    marker,
   };
   log('object re-keyed', { bucket: result.bucket, objectKey: result.key, versionId: result.versionId, keyArn: props.KeyArn });
   return answer(result, props.KeyArn);
@@ -304,9 +316,10 @@ async function remove(id: string, props: EnvelopeProperties): Promise<void> {
   const { DeleteObjectCommand, HeadObjectCommand } = await sdk();
   try {
     if (written.versionId === 'null') {
-      // Unversioned bucket: the key may have been overwritten since; delete only our bytes.
+      // Unversioned bucket: the key may have been overwritten (or re-keyed, same bytes) since: delete only
+      // while the object is still the one this write put there.
       const head = await client.send(new HeadObjectCommand({ Bucket: written.bucket, Key: written.key }));
-      if (head.ETag !== written.etag) {
+      if (head.ETag !== written.etag || head.Metadata?.[REQUEST_MARKER_KEY] !== written.marker) {
         log('object changed since this resource wrote it: left in place', { objectKey: written.key });
         return;
       }

@@ -52,11 +52,13 @@ export interface WrittenObject {
   readonly versionId: string;
   readonly etag: string;
   readonly sha256: string;
+  /** The request marker stored in the object's metadata: tells this write apart from a later copy with the same bytes. */
+  readonly marker: string;
 }
 
-/** `s3://bucket/key?versionId=…&etag=…&sha256=…` — readable, and names the one version this resource owns. */
+/** `s3://bucket/key?versionId=…&etag=…&sha256=…&request=…` — readable, and names the one version this resource owns. */
 export function physicalId(o: WrittenObject): string {
-  const q = new URLSearchParams({ versionId: o.versionId, etag: o.etag, sha256: o.sha256 });
+  const q = new URLSearchParams({ versionId: o.versionId, etag: o.etag, sha256: o.sha256, request: o.marker });
   return `s3://${o.bucket}/${encodeURIComponent(o.key)}?${q.toString()}`;
 }
 
@@ -68,6 +70,7 @@ export function parsePhysicalId(id: string | undefined): WrittenObject | undefin
   const versionId = q.get('versionId');
   const etag = q.get('etag');
   const sha256 = q.get('sha256');
-  if (!versionId || etag === null || sha256 === null) return undefined;
-  return { bucket: m[1], key: decodeURIComponent(m[2]), versionId, etag, sha256 };
+  const marker = q.get('request');
+  if (!versionId || etag === null || sha256 === null || marker === null) return undefined;
+  return { bucket: m[1], key: decodeURIComponent(m[2]), versionId, etag, sha256, marker };
 }

@@ -1,5 +1,5 @@
 // The envelope handler against mocked SDK clients: every lifecycle path, idempotent retries, error mapping, log secrecy.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import {
@@ -170,7 +170,7 @@ describe('envelope handler', () => {
     const old = props();
     const res = await handler(event('Update', props({ Source: { type: 'inline', text: 'v2' } }), {
       OldResourceProperties: old,
-      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v0', etag: '"e0"', sha256: 'aa' }),
+      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v0', etag: '"e0"', sha256: 'aa', marker: 'm0' }),
     }));
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
     expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
@@ -185,8 +185,9 @@ describe('envelope handler', () => {
     s3.on(CopyObjectCommand).resolves({ VersionId: 'v2', CopyObjectResult: { ETag: '"etag-1"' } });
     kms.on(ReEncryptCommand).resolves({ CiphertextBlob: Buffer.from('wrapped-under-key-2') });
     const res = await handler(event('Update', props({ KeyArn: KEY_ARN_2 }), {
+      RequestId: 'req-2',
       OldResourceProperties: props(),
-      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"etag-1"', sha256: 'ab'.repeat(32) }),
+      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"etag-1"', sha256: 'ab'.repeat(32), marker: 'm0' }),
     }));
     const context = { 'app': 'billing', 'aws:x-amz-cek-alg': '115' };
     expect(kms.commandCalls(ReEncryptCommand)[0].args[0].input).toEqual({
@@ -205,10 +206,33 @@ describe('envelope handler', () => {
     expect(res.Data).toMatchObject({ VersionId: 'v2', KeyArn: KEY_ARN_2, CiphertextSha256: 'ab'.repeat(32) });
   });
 
+  test('GIVEN a retried re-key whose first attempt copied the object WHEN Update again THEN no second copy', async () => {
+    const update = event('Update', props({ KeyArn: KEY_ARN_2 }), {
+      OldResourceProperties: props(),
+      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'aa', marker: 'm0' }),
+    });
+    // The current version carries this very request's marker: the first attempt got as far as the copy.
+    const own = createHash('sha256').update(`${update.StackId}\n${update.LogicalResourceId}\n${update.RequestId}`).digest('hex').slice(0, 32);
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v2', ETag: '"e"', Metadata: { 'cdk-cmek-request': own } });
+    const res = await handler(update);
+    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
+    expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(0);
+    expect(res.Data).toMatchObject({ VersionId: 'v2', KeyArn: KEY_ARN_2, CiphertextSha256: 'aa' });
+  });
+
+  test('GIVEN only the removal policy changes WHEN Update THEN the object is left as it is', async () => {
+    const id = physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'bb', marker: 'm0' });
+    const res = await handler(event('Update', props({ Retain: 'true' }), { OldResourceProperties: props(), PhysicalResourceId: id }));
+    expect(res.PhysicalResourceId).toBe(id);
+    expect(res.Data).toMatchObject({ VersionId: 'v1', CiphertextSha256: 'bb' });
+    expect(s3.calls()).toHaveLength(0);
+    expect(kms.calls()).toHaveLength(0);
+  });
+
   test('GIVEN the key and the context change WHEN Update THEN a full re-encryption, not a re-key', async () => {
     await handler(event('Update', props({ KeyArn: KEY_ARN_2, EncryptionContext: { app: 'other' } }), {
       OldResourceProperties: props(),
-      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'aa' }),
+      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'aa', marker: 'm0' }),
     }));
     expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(0);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
@@ -216,7 +240,7 @@ describe('envelope handler', () => {
 
   test('GIVEN a versioned object this resource wrote WHEN Delete THEN only that version is deleted', async () => {
     s3.on(DeleteObjectCommand).resolves({});
-    const id = physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v7', etag: '"e"', sha256: 'aa' });
+    const id = physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v7', etag: '"e"', sha256: 'aa', marker: 'm0' });
     const res = await handler(event('Delete', props(), { PhysicalResourceId: id }));
     expect(res.PhysicalResourceId).toBe(id);
     expect(s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'data-bucket', Key: 'seed/config.json', VersionId: 'v7' });
@@ -224,17 +248,20 @@ describe('envelope handler', () => {
 
   test('GIVEN an unversioned bucket WHEN Delete THEN the object is deleted only while its ETag is the one written', async () => {
     s3.on(DeleteObjectCommand).resolves({});
-    const id = physicalId({ bucket: 'data-bucket', key: 'k', versionId: 'null', etag: '"mine"', sha256: 'aa' });
-    s3.on(HeadObjectCommand).resolves({ ETag: '"someone-else"' });
+    const id = physicalId({ bucket: 'data-bucket', key: 'k', versionId: 'null', etag: '"mine"', sha256: 'aa', marker: 'm0' });
+    s3.on(HeadObjectCommand).resolves({ ETag: '"someone-else"', Metadata: { 'cdk-cmek-request': 'm0' } });
+    await handler(event('Delete', props(), { PhysicalResourceId: id }));
+    // Same bytes, written by a later request (a re-key of an unversioned object): not ours either.
+    s3.on(HeadObjectCommand).resolves({ ETag: '"mine"', Metadata: { 'cdk-cmek-request': 'a-later-request' } });
     await handler(event('Delete', props(), { PhysicalResourceId: id }));
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
-    s3.on(HeadObjectCommand).resolves({ ETag: '"mine"' });
+    s3.on(HeadObjectCommand).resolves({ ETag: '"mine"', Metadata: { 'cdk-cmek-request': 'm0' } });
     await handler(event('Delete', props(), { PhysicalResourceId: id }));
     expect(s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'data-bucket', Key: 'k' });
   });
 
   test('GIVEN retainOnDelete, a failed create or an already deleted version WHEN Delete THEN success without deleting anything else', async () => {
-    const id = physicalId({ bucket: 'data-bucket', key: 'k', versionId: 'v1', etag: '"e"', sha256: 'aa' });
+    const id = physicalId({ bucket: 'data-bucket', key: 'k', versionId: 'v1', etag: '"e"', sha256: 'aa', marker: 'm0' });
     await handler(event('Delete', props({ Retain: 'true' }), { PhysicalResourceId: id }));
     await handler(event('Delete', props(), { PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' }));
     expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);

@@ -32,13 +32,14 @@ let keyB: string;
 let tmp: string;
 const BUCKET = 'envelope-data';
 const ASSETS = 'envelope-assets';
+const UNVERSIONED = 'envelope-unversioned';
 
 beforeAll(async () => {
   moto = await startMoto();
   s3 = new S3Client({ ...LOCAL_AWS, endpoint: moto.endpoint, forcePathStyle: true });
   kms = new KMSClient({ ...LOCAL_AWS, endpoint: moto.endpoint });
   useClients({ s3, kms });
-  for (const b of [BUCKET, ASSETS]) {
+  for (const b of [BUCKET, ASSETS, UNVERSIONED]) {
     await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   }
   await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -54,7 +55,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-function event(type: 'Create' | 'Update', p: EnvelopeProperties, extra: Record<string, unknown> = {}): CloudFormationCustomResourceEvent {
+function event(type: 'Create' | 'Update' | 'Delete', p: EnvelopeProperties, extra: Record<string, unknown> = {}): CloudFormationCustomResourceEvent {
   return {
     RequestType: type,
     ServiceToken: 'x',
@@ -217,5 +218,31 @@ describe('envelope round trips (moto)', () => {
     await handler(event('Create', props(objectKey, await putAsset(plaintext), 'V3')));
     await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/dst.bin', CopySource: `${BUCKET}/${objectKey}` }));
     expect((await decryptToFile('copy/dst.bin')).bytes.equals(plaintext)).toBe(true);
+  });
+
+  test('GIVEN an unversioned bucket WHEN an object is re-keyed and CloudFormation deletes the old physical id THEN the re-keyed object stays; deleting the new id removes it', async () => {
+    const plaintext = randomBytes(2000);
+    const p = props('unversioned/obj', await putAsset(plaintext), 'V3', { Bucket: UNVERSIONED });
+    const created = await handler(event('Create', p));
+    const updated = await handler(event('Update', { ...p, KeyArn: keyB }, { OldResourceProperties: p, PhysicalResourceId: created.PhysicalResourceId }));
+    await handler(event('Delete', { ...p, KeyArn: keyB }, { PhysicalResourceId: created.PhysicalResourceId }));
+    const out = path.join(tmp, 'unversioned.out');
+    await decryptObject({ s3, kms, bucket: UNVERSIONED, key: 'unversioned/obj', context: { app: 'billing' }, out, keyId: keyB });
+    expect((await fs.readFile(out)).equals(plaintext)).toBe(true);
+    await handler(event('Delete', { ...p, KeyArn: keyB }, { PhysicalResourceId: updated.PhysicalResourceId }));
+    await expect(s3.send(new HeadObjectCommand({ Bucket: UNVERSIONED, Key: 'unversioned/obj' }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  test('GIVEN a versioned object replaced by new content WHEN CloudFormation deletes the old physical id THEN only the old version goes', async () => {
+    const p = props('versions/obj', await putAsset(Buffer.from('one')), 'V3');
+    const first = await handler(event('Create', p));
+    const next = { ...p, Source: { type: 'asset' as const, bucket: ASSETS, key: await putAsset(Buffer.from('two')) } };
+    const second = await handler(event('Update', next, { OldResourceProperties: p, PhysicalResourceId: first.PhysicalResourceId }));
+    await handler(event('Delete', p, { PhysicalResourceId: first.PhysicalResourceId }));
+    const v1 = parsePhysicalId(first.PhysicalResourceId)!.versionId;
+    const v2 = parsePhysicalId(second.PhysicalResourceId)!.versionId;
+    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'versions/obj', VersionId: v1 }))).rejects.toBeDefined();
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'versions/obj', VersionId: v2 }))).VersionId).toBe(v2);
+    expect((await decryptToFile('versions/obj')).bytes.toString()).toBe('two');
   });
 });
