@@ -3,10 +3,13 @@
 /**
  * A KMS call that failed because its key is pending deletion. KMS answers `KMSInvalidStateException` with
  * the message "<key ARN> is pending deletion." for every operation on such a key, including calls that
- * services (S3, EBS, ...) make on a caller's behalf, so one pattern covers them all.
+ * services (S3, EBS, ...) make on a caller's behalf, so one pattern covers them all. The message is also
+ * seen worded by key state ("... key state is PendingDeletion"); matching both costs nothing, since no
+ * other key state contains either text.
  */
 export const PENDING_DELETION_PATTERN =
-  '{ ($.eventSource = "kms.amazonaws.com") && ($.errorCode = "KMSInvalidStateException") && ($.errorMessage = "* is pending deletion.") }';
+  '{ ($.eventSource = "kms.amazonaws.com") && ($.errorCode = "KMSInvalidStateException") && ' +
+  '(($.errorMessage = "* is pending deletion.") || ($.errorMessage = "*PendingDeletion*")) }';
 
 /**
  * DisableKey or ScheduleKeyDeletion: the CIS AWS Foundations Benchmark pattern, character for character.

@@ -121,8 +121,16 @@ describe('KeyDeletionMonitor filter patterns', () => {
     expect(matching(POLICY_CHANGE_OR_CANCEL_DELETION_PATTERN)).toEqual(['putKeyPolicy', 'cancelDeletion']);
   });
 
+  test('GIVEN the failure worded by key state WHEN the pending-deletion pattern is applied THEN it matches, and other states do not', () => {
+    const byState = (state: string) =>
+      JSON.stringify({ ...JSON.parse(events.pendingDeletion), errorMessage: `The request was rejected because the key state is ${state}.` });
+    expect(new JsonFilterPattern(PENDING_DELETION_PATTERN).matches(byState('PendingDeletion'))).toBe(true);
+    expect(new JsonFilterPattern(PENDING_DELETION_PATTERN).matches(byState('PendingImport'))).toBe(false);
+    expect(new JsonFilterPattern(PENDING_DELETION_PATTERN).matches(byState('Disabled'))).toBe(false);
+  });
+
   test('GIVEN the pending-deletion message WHEN matched without the leading wildcard THEN it does not match (the key ARN leads the message)', () => {
-    const anchored = PENDING_DELETION_PATTERN.replace('"* is pending deletion."', '"is pending deletion."');
+    const anchored = PENDING_DELETION_PATTERN.replace('"* is pending deletion."', '"is pending deletion."').replace('"*PendingDeletion*"', '"PendingDeletion"');
     expect(new JsonFilterPattern(anchored).matches(events.pendingDeletion)).toBe(false);
   });
 
