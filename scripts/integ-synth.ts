@@ -36,12 +36,20 @@ export function integApps(dir: string = INTEG_DIR): AppEntry[] {
     .map((f) => ({ name: f.replace(/\.integ\.ts$/, ''), file: path.join(dir, f) }));
 }
 
+/** What the CDK CLI adds to an app's context on `cdk synth`, so the template is the one users deploy. */
+const CLI_CONTEXT = {
+  'aws:cdk:enable-path-metadata': true,
+  'aws:cdk:enable-asset-metadata': true,
+  'aws:cdk:version-reporting': true,
+  'aws:cdk:bundling-stacks': ['**'],
+};
+
 /** The app `cdk.json` runs, with the context `cdk synth` would give it. */
 export function exampleApp(): AppEntry {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'));
   const match = /(\S+\.ts)\s*$/.exec(cdkJson.app ?? '');
   if (!match) throw new Error(`cdk.json: expected an app command ending in a .ts file, got: ${JSON.stringify(cdkJson.app)}`);
-  return { name: 'example', file: path.join(ROOT, match[1]), context: cdkJson.context ?? {} };
+  return { name: 'example', file: path.join(ROOT, match[1]), context: { ...CLI_CONTEXT, ...cdkJson.context } };
 }
 
 /** The snapshot folder of an integration app: beside it, `<family>.integ.snapshot/`. */
