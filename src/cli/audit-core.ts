@@ -77,7 +77,7 @@ export interface AuditReport {
   readonly keys: KeyUsage[];
   readonly unusedKeyCount: number;
   /** Keys listed but not audited, by reason. */
-  readonly skipped: { awsManaged: number; pendingDeletion: number; notSelected: number };
+  readonly skipped: { awsManaged: number; pendingDeletion: number; notSelected: number; deleted: number };
 }
 
 export interface AuditOptions {
@@ -189,7 +189,7 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);
 
-  const skipped = { awsManaged: 0, pendingDeletion: 0, notSelected: 0 };
+  const skipped = { awsManaged: 0, pendingDeletion: 0, notSelected: 0, deleted: 0 };
   let done = 0;
   const now = clock.now();
 
@@ -234,6 +234,13 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
         daysSinceLastUse: days,
         pastThreshold: days > thresholdDays,
       };
+    } catch (err) {
+      // A key deleted between ListKeys and this call is gone, not a failure of the audit.
+      if ((err as { name?: string })?.name === 'NotFoundException') {
+        skipped.deleted++;
+        return undefined;
+      }
+      throw err;
     } finally {
       options.onProgress?.(++done, keyIds.length);
     }

@@ -13,7 +13,7 @@ export interface AuditSummary {
   readonly unusedKeyCount: number;
   readonly unusedKeyIds: string[];
   readonly neverUsedKeyIds: string[];
-  readonly skipped: { awsManaged: number; pendingDeletion: number; notSelected: number };
+  readonly skipped: { awsManaged: number; pendingDeletion: number; notSelected: number; deleted: number };
   readonly putMetricDataRequests: number;
 }
 

@@ -112,7 +112,7 @@ describe('key-usage-auditor handler', () => {
       { id: 'off', state: 'Disabled', lastUsed: daysBefore(400) },
     ]);
     const summary = await run();
-    expect(summary).toMatchObject({ audited: 2, skipped: { awsManaged: 1, pendingDeletion: 1, notSelected: 0 } });
+    expect(summary).toMatchObject({ audited: 2, skipped: { awsManaged: 1, pendingDeletion: 1, notSelected: 0, deleted: 0 } });
     expect(kms.commandCalls(GetKeyLastUsageCommand).map((c) => c.args[0].input.KeyId)).toEqual([arn('mine'), arn('off')]);
   });
 
@@ -156,6 +156,13 @@ describe('key-usage-auditor handler', () => {
     expect(kms.commandCalls(GetKeyLastUsageCommand)).toHaveLength(3);
     expect(summary.audited).toBe(1);
     expect(clock.sleeps).toEqual(expect.arrayContaining([500, 1000]));
+  });
+
+  test('GIVEN a key deleted between ListKeys and DescribeKey WHEN run THEN it is skipped and the others are audited', async () => {
+    givenKeys([{ id: 'gone' }, { id: 'here', lastUsed: daysBefore(1) }]);
+    kms.on(DescribeKeyCommand, { KeyId: 'gone' }).rejects(Object.assign(new Error("Key 'gone' does not exist"), { name: 'NotFoundException' }));
+    const summary = await run();
+    expect(summary).toMatchObject({ audited: 1, skipped: { deleted: 1 } });
   });
 
   test('GIVEN an error other than throttling WHEN run THEN it is not retried and the run fails', async () => {
