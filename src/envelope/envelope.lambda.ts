@@ -1,5 +1,4 @@
 // Custom-resource handler of EnvelopeEncryptedObject: writes, re-keys and deletes envelope-encrypted S3 objects.
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -9,7 +8,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type * as Sdk from './envelope-sdk.lambda';
-import { createEncryption, EnvelopeFormatError, GCM_MAX_CONTENT_BYTES, kmsEncryptionContext, parseMetadata } from './format';
+import type * as Format from './format';
 import {
   ATTRIBUTES,
   EnvelopeProperties,
@@ -34,6 +33,24 @@ const PART_SIZE = 8 * 1024 * 1024;
 
 let clients: Partial<Clients> = {};
 let sdkModule: Promise<typeof Sdk> | undefined;
+let formatModule: typeof Format | undefined;
+
+/** AES-GCM can encrypt at most this much under one key (format.ts GCM_MAX_CONTENT_BYTES, without loading it). */
+const GCM_MAX_CONTENT_BYTES = 2 ** 36 - 32;
+
+/**
+ * The format module and node:crypto behind it, on first use: loading node:crypto costs a cold start more than
+ * the rest of this file, and a Delete never needs it.
+ */
+function format(): typeof Format {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (formatModule ??= require('./format') as typeof Format);
+}
+
+function nodeCrypto(): typeof import('node:crypto') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:crypto');
+}
 
 /**
  * The SDK, loaded on first use from its own bundle beside this one: V8 parses a bundle whole, so keeping
@@ -110,7 +127,7 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
 }
 
 function requestMarker(event: CloudFormationCustomResourceEvent): string {
-  return createHash('sha256').update(`${event.StackId}\n${event.LogicalResourceId}\n${event.RequestId}`).digest('hex').slice(0, 32);
+  return nodeCrypto().createHash('sha256').update(`${event.StackId}\n${event.LogicalResourceId}\n${event.RequestId}`).digest('hex').slice(0, 32);
 }
 
 /**
@@ -148,7 +165,7 @@ async function openSource(spec: SourceSpec): Promise<OpenSource> {
     case 'inline':
       return fromBuffer(Buffer.from(spec.text ?? '', 'utf8'));
     case 'random':
-      return fromBuffer(randomBytes(Number(spec.length)));
+      return fromBuffer(nodeCrypto().randomBytes(Number(spec.length)));
     case 'secret': {
       const { GetSecretValueCommand } = await sdk();
       const out = await (await secrets()).send(new GetSecretValueCommand({ SecretId: spec.id }));
@@ -185,6 +202,7 @@ async function write(props: EnvelopeProperties, marker: string): Promise<Handler
   const previous = await findRetried(client, props, marker);
   if (previous) return answer(previous, props.KeyArn);
 
+  const { createEncryption, kmsEncryptionContext } = format();
   const context = kmsEncryptionContext(props.Format, props.EncryptionContext ?? {});
   const source = await openSource(props.Source);
   try {
@@ -251,7 +269,7 @@ async function findRetried(client: S3Client, props: EnvelopeProperties, marker: 
   if (head.Metadata?.[REQUEST_MARKER_KEY] !== marker) return undefined;
   // The checksum attribute is of the stored bytes: read them back once (only on a retry).
   const obj = await client.send(new GetObjectCommand({ Bucket: props.Bucket, Key: props.ObjectKey, VersionId: head.VersionId }));
-  const hash = createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   for await (const chunk of obj.Body as Readable) hash.update(chunk);
   log('retry found the object written by the first attempt', { versionId: head.VersionId });
   return { bucket: props.Bucket, key: props.ObjectKey, versionId: head.VersionId ?? 'null', etag: head.ETag ?? '', sha256: hash.digest('hex'), marker };
@@ -271,7 +289,7 @@ async function rekey(written: WrittenObject, old: EnvelopeProperties, props: Env
   }
   const head = await client.send(new HeadObjectCommand({ Bucket: written.bucket, Key: written.key, VersionId: written.versionId === 'null' ? undefined : written.versionId }));
   const metadata = head.Metadata ?? {};
-  const envelope = parseMetadata(metadata);
+  const envelope = format().parseMetadata(metadata);
   const { ReEncryptCommand } = await sdk();
   const re = await (await kms()).send(new ReEncryptCommand({
     CiphertextBlob: envelope.wrappedKey,
@@ -365,7 +383,7 @@ export function describeFailure(e: unknown, props: EnvelopeProperties): string {
   const where = `s3://${props.Bucket}/${props.ObjectKey}`;
   if (e instanceof TooLargeError) return `object too large: ${e.message}`;
   if (e instanceof SourceError) return `source missing: ${e.message}`;
-  if (e instanceof EnvelopeFormatError) return `${where} is not a readable envelope: ${e.message}`;
+  if ((e as Error)?.name === 'EnvelopeFormatError') return `${where} is not a readable envelope: ${message}`;
   if (name === 'KMSInvalidStateException' && /pending deletion/i.test(message)) {
     return `KMS key ${key} is pending deletion: cancel the deletion (kms:CancelKeyDeletion) or use another key`;
   }
