@@ -1,5 +1,6 @@
 // CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
 import { Duration, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -13,6 +14,7 @@ import {
   DeletionGuardStatementOptions,
   usageStatements,
 } from './key-policy';
+import { KeyMetrics } from '../monitoring/metrics';
 import { deployedJsonBytes } from '../private/policy-size';
 import { got, validateDays, validatePattern } from '../private/validate';
 
@@ -217,6 +219,13 @@ export class CmekKey extends Resource implements kms.IKey {
   /** The names of the grantees, in the order they were added. */
   public get granteeNames(): string[] {
     return [...this.grantees.keys()];
+  }
+
+  /**
+   * Whole days since this key was last used, as `KeyUsageAuditor` publishes it (one data point per audit).
+   */
+  public metricDaysSinceLastUse(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return KeyMetrics.daysSinceLastUse(this.keyId, options);
   }
 
   public applyRemovalPolicy(policy: RemovalPolicy): void {

@@ -249,6 +249,19 @@ describe('CmekKey', () => {
     });
   });
 
+  test('GIVEN a key WHEN its usage metric is requested THEN it is the audit metric for this key id, alarmable', () => {
+    const stack = new Stack(nagApp(), 'Metric');
+    const key = new CmekKey(stack, 'K', { alias: 'cmek/metric' });
+    const metric = key.metricDaysSinceLastUse();
+    expect(metric.namespace).toBe('CdkCmek');
+    expect(metric.metricName).toBe('DaysSinceLastUse');
+    expect(stack.resolve(metric.dimensions)).toEqual({ KeyId: { Ref: expect.stringMatching(/^KKey/) } });
+    metric.createAlarm(stack, 'Unused', { threshold: 300, evaluationPeriods: 1 });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CdkCmek', MetricName: 'DaysSinceLastUse', Statistic: 'Maximum', Period: 86400,
+    });
+  });
+
   test('GIVEN fromCustomerKeyArn WHEN given a key ARN THEN it returns that key, and an alias ARN is refused', () => {
     const stack = new Stack(nagApp(), 'Vendor');
     const arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
