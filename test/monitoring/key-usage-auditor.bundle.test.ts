@@ -76,7 +76,7 @@ describe('key-usage-auditor bundle', () => {
     const result = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
     expect(result).toMatchObject({ audited: 2, unusedKeyCount: 1, unusedKeyIds: ['stale'], putMetricDataRequests: 1 });
 
-    expect(cloudwatch.requests.map((r) => r.target)).toEqual(['GraniteServiceVersion20100801.PutMetricData']);
+    expect(cloudwatch.requests.map((req) => req.target)).toEqual(['GraniteServiceVersion20100801.PutMetricData']);
     const { Namespace, MetricData } = cloudwatch.requests[0].body;
     expect(Namespace).toBe('CdkCmek');
     const byKey = Object.fromEntries(
