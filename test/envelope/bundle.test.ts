@@ -1,18 +1,34 @@
 // The bundled handler as Lambda runs it: the SDK stays out of a cold require, and the bundle round-trips on moto.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync, promises as fs } from 'node:fs';
+import { existsSync, readdirSync, statSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { buildSync } from 'esbuild';
 import { decryptObject } from '../../src/cli/decrypt';
+import { handler, useClients } from '../../src/envelope/envelope.lambda';
+import { ensureCliBundle } from '../monitoring/support/bundle';
 import { Emulator, LOCAL_AWS, REPO_ROOT, startMoto } from '../support/moto';
 
 jest.setTimeout(120_000);
 
 const HANDLER = path.join(REPO_ROOT, 'assets', 'envelope', 'envelope.lambda', 'index.js');
 const SDK = path.join(REPO_ROOT, 'assets', 'envelope', 'envelope-sdk.lambda', 'index.js');
+
+/** Rebuilds a bundle the bundle task has not produced yet, or produced before its source last changed. */
+function ensureBundle(outfile: string, entry: string): void {
+  const dir = path.join(REPO_ROOT, 'src', 'envelope');
+  const newest = Math.max(...readdirSync(dir).map((f) => statSync(path.join(dir, f)).mtimeMs));
+  if (existsSync(outfile) && statSync(outfile).mtimeMs >= newest) return;
+  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', minify: true, mainFields: ['module', 'main'], outfile, logLevel: 'error' });
+}
+
+beforeAll(() => {
+  ensureBundle(HANDLER, path.join(REPO_ROOT, 'src', 'envelope', 'envelope.lambda.ts'));
+  ensureBundle(SDK, path.join(REPO_ROOT, 'src', 'envelope', 'envelope-sdk.lambda.ts'));
+});
 
 describe('bundled envelope handler', () => {
   test('GIVEN the bundles WHEN measured THEN the handler file is small and both exist (built by the bundle task)', () => {
@@ -68,6 +84,44 @@ describe('bundled envelope handler', () => {
       const out = path.join(tmp, 'o');
       await decryptObject({ s3, kms, bucket: 'bundle', key: 'o', context: { a: 'b' }, out });
       expect((await fs.readFile(out)).toString()).toBe(text);
+    });
+
+    test('GIVEN the bundled cdk-cmek binary WHEN it decrypts a good and a tampered object THEN the file, then exit 1 with one line and no file', async () => {
+      const cli = ensureCliBundle();
+      const s3 = new S3Client({ ...LOCAL_AWS, endpoint: moto.endpoint, forcePathStyle: true });
+      const kms = new KMSClient({ ...LOCAL_AWS, endpoint: moto.endpoint });
+      await s3.send(new CreateBucketCommand({ Bucket: 'cli-bin', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      const keyArn = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+      useClients({ s3, kms });
+      const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      try {
+        for (const key of ['good', 'bad']) {
+          await handler({
+            RequestType: 'Create',
+            RequestId: key,
+            StackId: 's',
+            LogicalResourceId: 'L',
+            ResourceProperties: { Bucket: 'cli-bin', ObjectKey: key, KeyArn: keyArn, Format: 'V3', EncryptionContext: { app: 'x' }, Source: { type: 'inline', text: `plain ${key}` } },
+          } as any);
+        }
+      } finally {
+        log.mockRestore();
+      }
+      const bad = await s3.send(new GetObjectCommand({ Bucket: 'cli-bin', Key: 'bad' }));
+      const body = Buffer.from(await bad.Body!.transformToByteArray());
+      body[0] = body[0] === 0 ? 1 : 0;
+      await s3.send(new PutObjectCommand({ Bucket: 'cli-bin', Key: 'bad', Body: body, Metadata: bad.Metadata }));
+      const run = (key: string, out: string) => spawnSync(process.execPath, [cli, 'decrypt', `s3://cli-bin/${key}`, '--out', out, '--context', 'app=x', '--region', 'eu-west-1', '--endpoint-url', moto.endpoint], {
+        encoding: 'utf8',
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', NODE_NO_WARNINGS: '1' },
+      });
+      const good = run('good', path.join(tmp, 'good'));
+      expect(good.status).toBe(0);
+      expect((await fs.readFile(path.join(tmp, 'good'))).toString()).toBe('plain good');
+      const rejected = run('bad', path.join(tmp, 'bad'));
+      expect(rejected.status).toBe(1);
+      expect(rejected.stderr.trim()).toBe('cdk-cmek decrypt: s3://cli-bin/bad: authentication tag does not match: the body or its metadata was altered or truncated');
+      expect(existsSync(path.join(tmp, 'bad'))).toBe(false);
     });
   });
 });
