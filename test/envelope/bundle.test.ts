@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { buildSync } from 'esbuild';
 import { decryptObject } from '../../src/cli/decrypt';
 import { handler, useClients } from '../../src/envelope/envelope.lambda';
@@ -122,6 +124,50 @@ describe('bundled envelope handler', () => {
       expect(rejected.status).toBe(1);
       expect(rejected.stderr.trim()).toBe('cdk-cmek decrypt: s3://cli-bin/bad: authentication tag does not match: the body or its metadata was altered or truncated');
       expect(existsSync(path.join(tmp, 'bad'))).toBe(false);
+    });
+
+    test('GIVEN 96 MiB and 224 MiB assets WHEN the bundled handler encrypts each in a fresh process THEN its live memory does not grow with the object', async () => {
+      const s3 = new S3Client({ ...LOCAL_AWS, endpoint: moto.endpoint, forcePathStyle: true });
+      const kms = new KMSClient({ ...LOCAL_AWS, endpoint: moto.endpoint });
+      await s3.send(new CreateBucketCommand({ Bucket: 'mem', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      const keyArn = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+      const peakMiB = async (mib: number): Promise<number> => {
+        const key = `asset-${mib}`;
+        // Streamed up, so this process never holds the asset either.
+        async function* chunks() {
+          for (let i = 0; i < mib; i++) yield randomBytes(1024 * 1024);
+        }
+        await new Upload({ client: s3, params: { Bucket: 'mem', Key: key, Body: Readable.from(chunks()) } }).done();
+        // Live memory (heap and buffers) sampled in the child between frequent collections: RSS keeps garbage and
+        // allocator slack, and getrusage's maxrss even includes what the parent held when it forked.
+        const script = `
+          let peak = 0;
+          const live = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+          setInterval(() => global.gc(), 20).unref();
+          setInterval(() => { peak = Math.max(peak, live()); }, 10).unref();
+          const sdk = require(${JSON.stringify(SDK)});
+          const h = require(${JSON.stringify(HANDLER)});
+          const cfg = { region: 'eu-west-1', endpoint: process.env.ENDPOINT, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+          h.useClients({ s3: new sdk.S3Client({ ...cfg, forcePathStyle: true }), kms: new sdk.KMSClient(cfg) });
+          const log = console.log;
+          console.log = () => undefined;
+          h.handler({ RequestType: 'Create', RequestId: process.env.KEY, StackId: 's', LogicalResourceId: 'L', ResourceProperties: JSON.parse(process.env.PROPS) })
+            .then(() => log('PEAK ' + peak), (e) => { log('FAILED ' + e.message); process.exit(1); });
+        `;
+        const props = { Bucket: 'mem', ObjectKey: `enc-${mib}`, KeyArn: keyArn, Format: 'V3', Source: { type: 'asset', bucket: 'mem', key } };
+        const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], {
+          encoding: 'utf8',
+          env: { ...process.env, ENDPOINT: moto.endpoint, KEY: key, PROPS: JSON.stringify(props) },
+        });
+        const line = r.stdout.split('\n').find((l) => l.startsWith('PEAK '));
+        expect(line).toBeDefined();
+        return Number(line!.slice(5)) / (1024 * 1024);
+      };
+      const small = await peakMiB(96);
+      const large = await peakMiB(224);
+      // Streaming holds a few 8 MiB parts whatever the size (~70 MiB here); buffering would add 128 MiB or more.
+      expect(large).toBeLessThan(128);
+      expect(large - small).toBeLessThan(32);
     });
   });
 });
