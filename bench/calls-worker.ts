@@ -1,9 +1,8 @@
 // Child process of the call-count benchmark: runs the shipped envelope handler against moto_server and counts every
 // KMS and S3 request it sends, with the request body bytes, per custom-resource operation.
-import * as path from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { BucketLocationConstraint, CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { emitResult, MiB, ROOT } from './support';
+import { emitResult, HANDLER, HANDLER_SDK as SDK, MiB } from './support';
 import { LOCAL_AWS, startMoto } from '../test/support/moto';
 
 interface Call {
@@ -11,10 +10,6 @@ interface Call {
   readonly command: string;
   readonly bodyBytes: number;
 }
-
-/** The handler bundle and its SDK bundle, as Lambda loads them. */
-const HANDLER = path.join(ROOT, 'assets', 'envelope', 'envelope.lambda', 'index.js');
-const SDK = path.join(ROOT, 'assets', 'envelope', 'envelope-sdk.lambda', 'index.js');
 
 /** Bytes of the request body as sent: the signed length, or the decoded length of an aws-chunked body. */
 function bodyBytes(request: { headers?: Record<string, string>; body?: unknown }): number {

@@ -40,19 +40,35 @@ function label(frame: ProfileNode['callFrame']): { name: string; file: string } 
   return { name, file: frame.lineNumber >= 0 && url ? `${file}:${frame.lineNumber + 1}` : file };
 }
 
-/** Summarizes `file`; `ownFile` is the basename of the script whose functions get inclusive times. */
-export function summarizeProfile(file: string, ownFile: string, top = 10): ProfileSummary {
+/**
+ * Summarizes the profiles in `files` (runs of the same work), averaged over them; `ownFile` is the basename of the
+ * script whose functions get inclusive times.
+ */
+export function summarizeProfile(files: string[], ownFile: string, top = 10): ProfileSummary {
+  const self = new Map<string, FunctionTime>();
+  const inclusive = new Map<string, FunctionTime>();
+  const weight = 1 / files.length;
+  const add = (m: Map<string, FunctionTime>, key: string, f: { name: string; file: string }, ms: number) => {
+    const prev = m.get(key);
+    m.set(key, { name: f.name, file: f.file, ms: (prev?.ms ?? 0) + ms * weight });
+  };
+  let totalMs = 0;
+  for (const file of files) totalMs += addProfile(file, ownFile, self, inclusive, add) * weight;
+  const sorted = (m: Map<string, FunctionTime>) => [...m.values()].sort((a, b) => b.ms - a.ms).slice(0, top);
+  return { totalMs, self: sorted(self), own: sorted(inclusive) };
+}
+
+function addProfile(
+  file: string,
+  ownFile: string,
+  self: Map<string, FunctionTime>,
+  inclusive: Map<string, FunctionTime>,
+  add: (m: Map<string, FunctionTime>, key: string, f: { name: string; file: string }, ms: number) => void,
+): number {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-
-  const self = new Map<string, FunctionTime>();
-  const inclusive = new Map<string, FunctionTime>();
-  const add = (m: Map<string, FunctionTime>, key: string, f: { name: string; file: string }, ms: number) => {
-    const prev = m.get(key);
-    m.set(key, { name: f.name, file: f.file, ms: (prev?.ms ?? 0) + ms });
-  };
   for (let i = 0; i < p.samples.length; i++) {
     const ms = (p.timeDeltas[i] ?? 0) / 1000;
     const leaf = byId.get(p.samples[i]);
@@ -70,6 +86,5 @@ export function summarizeProfile(file: string, ownFile: string, top = 10): Profi
       add(inclusive, key, f, ms);
     }
   }
-  const sorted = (m: Map<string, FunctionTime>) => [...m.values()].sort((a, b) => b.ms - a.ms).slice(0, top);
-  return { totalMs: (p.endTime - p.startTime) / 1000, self: sorted(self), own: sorted(inclusive) };
+  return (p.endTime - p.startTime) / 1000;
 }

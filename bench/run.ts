@@ -1,13 +1,15 @@
 // `npm run bench`: runs every benchmark (each measurement in its own child process, ours and baseline interleaved)
 // and writes bench/results/latest.json, bench/RESULTS.md and bench/synth-time.svg.
 // Flags: --quick (fewer repetitions and sizes, to try the harness), --only=synth,envelope,footprint,calls,audit
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { buildSync } from 'esbuild';
 import { summarizeProfile } from './profile';
 import { renderResults, renderSynthChart } from './report';
-import { linearFit, machine, median, MiB, pairedRatio, ROOT, runWorker } from './support';
+import { BENCH_ASSETS, HANDLER, HANDLER_SDK, linearFit, machine, median, MiB, pairedRatio, ROOT, runWorker } from './support';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -63,12 +65,11 @@ export interface SynthRow {
 }
 
 const SYNTH_NS = QUICK ? [1, 50] : [1, 50, 125, 500];
-/** Repetitions per N: large apps take long enough that fewer samples keep the whole run under 15 minutes. */
-function synthReps(n: number, validation: 'on' | 'off'): number {
-  if (QUICK) return 2;
-  if (n <= 50) return 5;
-  return n < 500 || validation === 'off' ? 3 : 2;
-}
+/** Repetitions per cell (N × validation): at least MIN pairs, more while the cell's share of the time budget lasts. */
+const SYNTH_MIN_PAIRS = QUICK ? 1 : 2;
+const SYNTH_MAX_PAIRS = QUICK ? 2 : 5;
+/** The synth part's share of the 15 minutes `npm run bench` may take on a busy 2-core machine. */
+const SYNTH_BUDGET_MS = (QUICK ? 3 : 7) * 60_000;
 
 function sameResources(a: string, b: string): boolean {
   const strip = (t: string) => {
@@ -81,27 +82,34 @@ function sameResources(a: string, b: string): boolean {
 function runSynth(tmp: string) {
   const samples: SynthSample[] = [];
   let templatesIdentical: boolean | undefined;
-  for (const validation of ['off', 'on'] as const) {
-    for (const n of SYNTH_NS) {
-      for (let r = 0; r < synthReps(n, validation); r++) {
-        // Ours and the baseline back to back, alternating who goes first.
-        const order = r % 2 === 0 ? (['cmek', 'plain'] as const) : (['plain', 'cmek'] as const);
-        const copy = r === 0 && n === 50 && validation === 'off';
-        for (const kind of order) {
-          sampleLoad();
-          const extra = copy ? [`--template=${path.join(tmp, `${kind}.template.json`)}`] : [];
-          samples.push(runWorker<SynthSample>('synth-worker.js', [kind, String(n), validation, ...extra], ['--expose-gc']));
-        }
-        if (copy) {
-          templatesIdentical = sameResources(
-            fs.readFileSync(path.join(tmp, 'cmek.template.json'), 'utf8'),
-            fs.readFileSync(path.join(tmp, 'plain.template.json'), 'utf8'),
-          );
-        }
+  const cells = (['off', 'on'] as const).flatMap((validation) => SYNTH_NS.map((n) => ({ validation, n })));
+  const deadline = Date.now() + SYNTH_BUDGET_MS;
+  cells.forEach(({ validation, n }, i) => {
+    // Each remaining cell gets an equal share of what is left: cheap cells finish early and leave time to the big ones.
+    const cellStart = Date.now();
+    const share = (deadline - cellStart) / (cells.length - i);
+    let lastPairMs = 0;
+    for (let r = 0; r < SYNTH_MAX_PAIRS; r++) {
+      if (r >= SYNTH_MIN_PAIRS && Date.now() - cellStart + lastPairMs > share) break;
+      const pairStart = Date.now();
+      // Ours and the baseline back to back, alternating who goes first.
+      const order = r % 2 === 0 ? (['cmek', 'plain'] as const) : (['plain', 'cmek'] as const);
+      const copy = r === 0 && n === 50 && validation === 'off';
+      for (const kind of order) {
+        sampleLoad();
+        const extra = copy ? [`--template=${path.join(tmp, `${kind}.template.json`)}`] : [];
+        samples.push(runWorker<SynthSample>('synth-worker.js', [kind, String(n), validation, ...extra], ['--expose-gc']));
       }
-      log(`synth N=${n} validation ${validation}: done`);
+      if (copy) {
+        templatesIdentical = sameResources(
+          fs.readFileSync(path.join(tmp, 'cmek.template.json'), 'utf8'),
+          fs.readFileSync(path.join(tmp, 'plain.template.json'), 'utf8'),
+        );
+      }
+      lastPairMs = Date.now() - pairStart;
     }
-  }
+    log(`synth N=${n} validation ${validation}: ${samples.filter((x) => x.n === n && x.validation === validation).length / 2} pairs`);
+  });
 
   const rows: SynthRow[] = [];
   for (const validation of ['off', 'on'] as const) {
@@ -150,14 +158,20 @@ function runSynth(tmp: string) {
   return { ns: SYNTH_NS, rows, growth, templatesIdentical, samples };
 }
 
-function profileSynth(tmp: string, validation: 'on' | 'off') {
-  const n = QUICK || validation === 'on' ? 50 : 500;
-  const out: Record<string, unknown> = { n, validation };
-  for (const kind of ['cmek', 'plain']) {
-    const file = path.join(tmp, `${kind}-${validation}.cpuprofile`);
-    runWorker('synth-worker.js', [kind, String(n), validation, `--cpu-profile=${file}`], ['--expose-gc']);
-    out[kind] = summarizeProfile(file, 'synth-worker.js', 40);
+/** Profiles of the measured synth, several runs per app interleaved and averaged: one run is noisier than the difference. */
+function profileSynth(tmp: string) {
+  const n = QUICK ? 50 : 125;
+  const runs = QUICK ? 1 : 3;
+  const files: Record<string, string[]> = { cmek: [], plain: [] };
+  for (let r = 0; r < runs; r++) {
+    for (const kind of r % 2 ? ['plain', 'cmek'] : ['cmek', 'plain']) {
+      const file = path.join(tmp, `${kind}-${r}.cpuprofile`);
+      runWorker('synth-worker.js', [kind, String(n), 'off', `--cpu-profile=${file}`], ['--expose-gc']);
+      files[kind].push(file);
+    }
   }
+  const out: Record<string, unknown> = { n, validation: 'off', runs };
+  for (const kind of ['cmek', 'plain']) out[kind] = summarizeProfile(files[kind], 'synth-worker.js', 60);
   // What the CMEK app spends more time on than the plain one, by self time.
   const c = out.cmek as ReturnType<typeof summarizeProfile>;
   const p = out.plain as ReturnType<typeof summarizeProfile>;
@@ -244,15 +258,49 @@ function runEnvelope() {
 
 // ------------------------------------------------------------------------------------------ footprint
 
-const HANDLER = path.join(ROOT, 'assets', 'envelope', 'envelope.lambda', 'index.js');
-const HANDLER_SDK = path.join(ROOT, 'assets', 'envelope', 'envelope-sdk.lambda', 'index.js');
+interface ProjenTask {
+  steps?: { execArgs?: string[] }[];
+}
+
+/** Rebuilds the envelope handler bundles into BENCH_ASSETS with the commands of the project's `bundle:envelope/*` tasks. */
+function buildHandlerBundles(): string[] {
+  const tasks = (JSON.parse(fs.readFileSync(path.join(ROOT, '.projen', 'tasks.json'), 'utf8')) as { tasks: Record<string, ProjenTask> }).tasks;
+  const built: string[] = [];
+  for (const [name, task] of Object.entries(tasks)) {
+    if (!/^bundle:envelope\/[^:]+$/.test(name)) continue;
+    for (const step of task.steps ?? []) {
+      if (!step.execArgs) continue;
+      const [cmd, ...rest] = step.execArgs.map((a) => a.replace(/^--outfile=assets\//, `--outfile=${BENCH_ASSETS}/`));
+      const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', cmd), rest, { cwd: ROOT, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${name} failed: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+      built.push(name);
+    }
+  }
+  return built;
+}
+const SDK_ENTRY = path.join('src', 'envelope', 'envelope-sdk.lambda.ts');
 const AWS_CUSTOM_RESOURCE = path.join(
   ROOT, 'node_modules', 'aws-cdk-lib', 'custom-resource-handlers', 'dist', 'custom-resources', 'aws-custom-resource-handler', 'index.js',
 );
 
+/** Bytes each npm package contributes to a minified bundle of `entry` (esbuild's metafile), largest first. */
+function bundleBreakdown(entry: string, top = 10): { pkg: string; bytes: number }[] {
+  const r = buildSync({
+    entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', minify: true, write: false, metafile: true, outfile: 'out.js', logLevel: 'silent',
+  });
+  const byPkg = new Map<string, number>();
+  for (const output of Object.values(r.metafile!.outputs)) {
+    for (const [file, input] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? file;
+      byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...byPkg.entries()].map(([pkg, bytes]) => ({ pkg, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, top);
+}
+
 function runFootprint() {
   for (const f of [HANDLER, HANDLER_SDK, AWS_CUSTOM_RESOURCE]) {
-    if (!fs.existsSync(f)) return { skipped: `${path.relative(ROOT, f)} is missing (run \`npx projen bundle\`)` };
+    if (!fs.existsSync(f)) return { skipped: `${path.relative(ROOT, f)} is missing: the project has no envelope handler bundle task` };
   }
   const size = (f: string) => {
     const raw = fs.readFileSync(f);
@@ -262,6 +310,8 @@ function runFootprint() {
   const handlerOnly: number[] = [];
   const withSdk: number[] = [];
   const acr: number[] = [];
+  const acrWithSdk: number[] = [];
+  const runtimeSdk = require.resolve('@aws-sdk/client-kms', { paths: [ROOT] });
   for (let i = 0; i < samples; i++) {
     // A fresh node per sample: nothing cached, as in a Lambda cold start.
     sampleLoad();
@@ -269,13 +319,17 @@ function runFootprint() {
     const t = runWorker<{ times: number[] }>('require-worker.js', [HANDLER, HANDLER_SDK]).times;
     withSdk.push(t[0] + t[1]);
     acr.push(runWorker<{ times: number[] }>('require-worker.js', [AWS_CUSTOM_RESOURCE]).times[0]);
+    const a = runWorker<{ times: number[] }>('require-worker.js', [AWS_CUSTOM_RESOURCE, runtimeSdk]).times;
+    acrWithSdk.push(a[0] + a[1]);
   }
   return {
     samples,
     handler: { ...size(HANDLER), coldRequireMs: median(handlerOnly) },
     handlerSdk: { ...size(HANDLER_SDK) },
+    sdkBreakdown: fs.existsSync(path.join(ROOT, SDK_ENTRY)) ? bundleBreakdown(path.join(ROOT, SDK_ENTRY)) : [],
     handlerWithSdk: { bytes: size(HANDLER).bytes + size(HANDLER_SDK).bytes, coldRequireMs: median(withSdk) },
     awsCustomResource: { ...size(AWS_CUSTOM_RESOURCE), coldRequireMs: median(acr) },
+    awsCustomResourceWithSdk: { bytes: NaN, coldRequireMs: median(acrWithSdk) },
   };
 }
 
@@ -321,9 +375,10 @@ function main(): void {
     log(`${name}: ${timings[name].toFixed(0)} s`);
   };
   try {
+    fs.rmSync(BENCH_ASSETS, { recursive: true, force: true });
+    timed('bundles', () => buildHandlerBundles());
     timed('synth', () => runSynth(tmp));
-    timed('profile', () => profileSynth(tmp, 'off'));
-    timed('profileValidation', () => profileSynth(tmp, 'on'));
+    timed('profile', () => profileSynth(tmp));
     timed('envelope', () => runEnvelope());
     timed('footprint', () => runFootprint());
     timed('calls', () => runCalls());

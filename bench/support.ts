@@ -10,6 +10,14 @@ export const BUILD_DIR = __dirname;
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 
+/**
+ * The envelope handler bundles the benchmarks measure: rebuilt by `buildHandlerBundles()` into the build directory
+ * with the project's own bundle commands, so that nothing rebuilding `assets/` meanwhile changes what is measured.
+ */
+export const BENCH_ASSETS = path.join(BUILD_DIR, 'assets');
+export const HANDLER = path.join(BENCH_ASSETS, 'envelope', 'envelope.lambda', 'index.js');
+export const HANDLER_SDK = path.join(BENCH_ASSETS, 'envelope', 'envelope-sdk.lambda', 'index.js');
+
 /** A child process reports its measurement as one prefixed JSON line on stdout. */
 export function emitResult(result: object): void {
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
