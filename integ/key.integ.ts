@@ -1,7 +1,7 @@
 // Integration app for CmekKey and CmekGrantee: every grantee kind and condition, admins, the guard's variants, the vendor's side.
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { CmekAction, CmekGrantee, CmekKey } from '../src';
+import { CmekAction, CmekGrantee, CmekKey, CmekReplicaKey } from '../src';
 import { integApp, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT } from './support/integ-app';
 
 const app = integApp();
@@ -61,6 +61,20 @@ Validations.of(scratch).acknowledge({
   reason: 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting',
 });
 skipCheckov(scratch.key, 'CKV_AWS_7', 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting');
+
+// A multi-Region key and its replica in a second region, with the primary's policy, window and alias. A
+// replica's policy is a copy: its principals are literal ARNs and accounts, never references.
+const replicated = new CmekKey(platform, 'ReplicatedKey', {
+  alias: 'cmek/integ-replicated',
+  multiRegion: true,
+  grantees: [CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor', actions: [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY] })],
+  deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${PLATFORM_ENV.account}:role/cmek-break-glass`] },
+});
+const replicaRegion = new Stack(app, 'CmekKeyIntegReplica', {
+  env: { account: PLATFORM_ENV.account, region: 'eu-central-1' },
+  crossRegionReferences: true,
+});
+new CmekReplicaKey(replicaRegion, 'ReplicatedKeyReplica', { primary: replicated });
 
 // The vendor's account: it imports the platform team's key by ARN and lets one role decrypt with it.
 const vendor = new Stack(app, 'CmekKeyIntegVendor', { env: { account: VENDOR_ACCOUNT, region: PLATFORM_ENV.region } });

@@ -80,7 +80,16 @@ export function synthApp(app: AppEntry, outdir: string): SynthesizedTemplate[] {
     throw new Error(`${path.relative(ROOT, app.file)} wrote no cloud assembly to ${outdir}: does it call app.synth()?`);
   }
   const assembly = new cxapi.CloudAssembly(outdir);
-  return assembly.stacksRecursively.map((s) => ({ app: app.name, stack: s.stackName, file: s.templateFullPath }));
+  const stacks = assembly.stacksRecursively.map((s) => ({ app: app.name, stack: s.stackName, file: s.templateFullPath }));
+  // Nested stacks are assets of their parent, not artifacts of the assembly: their templates sit beside it.
+  const nested = assembly.stacksRecursively.flatMap((s) =>
+    fs
+      .readdirSync(s.assembly.directory)
+      .filter((f) => f.endsWith('.nested.template.json'))
+      .map((f) => ({ app: app.name, stack: f.replace(/\.template\.json$/, ''), file: path.join(s.assembly.directory, f) })),
+  );
+  const unique = new Map([...stacks, ...nested].map((t) => [t.file, t]));
+  return [...unique.values()];
 }
 
 /** Matches what changes with every build of an asset (content hashes), not with the template's meaning. */
