@@ -51,4 +51,5 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
   project.addPackageIgnore('/smoke/');
   project.addPackageIgnore('/test-reports/');
   project.addPackageIgnore('/requirements-dev.txt');
+  project.addPackageIgnore('/interop/');
 }
