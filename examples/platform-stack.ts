@@ -1,27 +1,49 @@
-// The example platform stack: a CMEK key and an encrypted bucket handed to a vendor, as a platform team writes it.
-import { Stack, StackProps, Validations } from 'aws-cdk-lib';
+// The example platform stacks: CMEK keys, an encrypted bucket and its seeded object handed to a vendor, the
+// monitoring around them, per-tenant keys, and a disaster-recovery replica — as a platform team writes them.
+import * as path from 'node:path';
+import { CfnResource, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CmekAction, CmekBucket, CmekGrantee, CmekKey } from '../src';
+import {
+  CmekAction,
+  CmekBucket,
+  CmekGrantee,
+  CmekKey,
+  CmekKeyFleet,
+  CmekReplicaKey,
+  EnvelopeEncryptedObject,
+  EnvelopeSource,
+  KeyDashboard,
+  KeyDeletionMonitor,
+  KeyUsageAuditor,
+} from '../src';
 
 /** The vendor's AWS account: it processes our data with our key. */
 const VENDOR_ACCOUNT = '111122223333';
 
-/** The platform account's key, its encrypted data bucket, and the vendor's access to both. */
+/** The break-glass role's name: exempt from the deletion guard, and written as a literal ARN so replicas can carry it. */
+const BREAK_GLASS_ROLE = 'cmek-key-break-glass';
+
+/** The platform account's keys, its encrypted data bucket, the vendor's access to both, and the monitoring. */
 export class CmekPlatformStack extends Stack {
   public readonly key: CmekKey;
   public readonly data: CmekBucket;
+  public readonly tenants: CmekKeyFleet;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+    // Server access logs are delivered under a bucket policy, not the legacy LogDeliveryWrite ACL.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
 
     // Break-glass: the only principal that can delete or disable the key while it is in use.
-    const breakGlass = new iam.Role(this, 'KeyBreakGlass', {
-      roleName: 'cmek-key-break-glass',
+    new iam.Role(this, 'KeyBreakGlass', {
+      roleName: BREAK_GLASS_ROLE,
       assumedBy: new iam.AccountRootPrincipal().withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }),
       description: 'Assumed with MFA to schedule deletion of, or disable, a CMEK key still in use',
     });
+
+    const breakGlassArn = this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: BREAK_GLASS_ROLE });
 
     this.key = new CmekKey(this, 'VendorKey', {
       alias: 'cmek/acme-analytics',
@@ -34,7 +56,7 @@ export class CmekPlatformStack extends Stack {
       ],
       deletionGuard: {
         minDaysUnused: 365,
-        exemptPrincipalArns: [breakGlass.roleArn],
+        exemptPrincipalArns: [breakGlassArn],
       },
     });
 
@@ -43,13 +65,12 @@ export class CmekPlatformStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
     });
-    Validations.of(accessLogs).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-S1',
-      reason: 'This is the server-access-log bucket; logging it into itself would loop',
-    });
+    const noSelfLogging = 'This is the server-access-log bucket; logging it into itself would loop';
+    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions::AwsSolutions-S1', reason: noSelfLogging });
+    (accessLogs.node.defaultChild as CfnResource).addMetadata('checkov', { skip: [{ id: 'CKV_AWS_18', comment: noSelfLogging }] });
 
     this.data = new CmekBucket(this, 'DataLake', {
       encryptionKey: this.key,
@@ -57,5 +78,75 @@ export class CmekPlatformStack extends Stack {
       serverAccessLogsPrefix: 'data-lake/',
     });
     this.data.grantRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'acme' }));
+
+    // Seed the vendor's onboarding manifest, envelope-encrypted in the S3 Encryption Client format (V3).
+    new EnvelopeEncryptedObject(this, 'VendorManifest', {
+      bucket: this.data.bucket,
+      key: this.key,
+      objectKey: 'vendor/acme/manifest.json',
+      source: EnvelopeSource.fromFile(path.join(__dirname, 'seed', 'vendor-manifest.json')),
+      encryptionContext: { vendor: 'acme' },
+      contentType: 'application/json',
+    });
+
+    // One key per customer namespace, multi-Region for disaster recovery.
+    this.tenants = new CmekKeyFleet(this, 'TenantKeys', {
+      keyDefaults: {
+        grantees: [CmekGrantee.account(VENDOR_ACCOUNT, { name: 'acme', viaServices: [`s3.${this.region}.amazonaws.com`] })],
+        deletionGuard: { exemptPrincipalArns: [breakGlassArn] },
+        multiRegion: true,
+      },
+      tenants: [{ id: 'globex' }, { id: 'initech', name: 'initech-eu' }],
+      knownTenantIds: ['globex', 'initech'],
+    });
+
+    // Alarms on use of a key pending deletion, and on disable / delete / re-policy attempts; a daily usage audit.
+    const monitor = new KeyDeletionMonitor(this, 'KeyDeletionMonitor', { keys: [this.key] });
+    const auditor = new KeyUsageAuditor(this, 'KeyUsageAuditor', {
+      thresholdDays: 365,
+      aliasPrefix: 'alias/cmek/',
+      topic: monitor.topic,
+    });
+    new KeyDashboard(this, 'KeyDashboard', { monitor, auditor });
+    reasonCrossRegionReferenceFunctions(this);
+  }
+}
+
+/**
+ * aws-cdk-lib adds its cross-region reference functions while it prepares the app, after constructs and
+ * aspects have run; a validation callback is the first point that sees them, and runs before templates are
+ * written. Their findings are aws-cdk-lib's design, reasoned here for checkov and cfn-lint.
+ */
+function reasonCrossRegionReferenceFunctions(stack: Stack): void {
+  stack.node.addValidation({
+    validate: () => {
+      for (const c of stack.node.findAll()) {
+        if (!(c instanceof CfnResource) || c.cfnResourceType !== 'AWS::Lambda::Function' || !c.node.path.includes('CrossRegionExport')) continue;
+        c.addMetadata('checkov', {
+          skip: [
+            { id: 'CKV_AWS_116', comment: 'aws-cdk-lib cross-region reference function, invoked synchronously by CloudFormation' },
+            { id: 'CKV_AWS_117', comment: 'aws-cdk-lib cross-region reference function, calls only the SSM public endpoint' },
+            { id: 'CKV_AWS_115', comment: 'aws-cdk-lib cross-region reference function, runs only during deployments' },
+          ],
+        });
+        c.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] }, comment: 'aws-cdk-lib makes the function depend on its role explicitly' });
+      }
+      return [];
+    },
+  });
+}
+
+/** Properties of the disaster-recovery stack. */
+export interface CmekDisasterRecoveryStackProps extends StackProps {
+  /** The multi-Region primary key to replicate. */
+  readonly primary: CmekKey;
+}
+
+/** A replica, in the recovery region, of one tenant's multi-Region key: same policy, guard, window and alias. */
+export class CmekDisasterRecoveryStack extends Stack {
+  constructor(scope: Construct, id: string, props: CmekDisasterRecoveryStackProps) {
+    super(scope, id, props);
+    new CmekReplicaKey(this, 'GlobexReplica', { primary: props.primary });
+    reasonCrossRegionReferenceFunctions(this);
   }
 }

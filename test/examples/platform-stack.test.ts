@@ -1,24 +1,52 @@
-// The example app's stack: it synthesizes clean under cdk-nag and wires key, guard, bucket and vendor grants.
+// The example app's stacks: they synthesize clean under cdk-nag and wire key, guard, bucket, seeded object,
+// tenant fleet, monitoring and the disaster-recovery replica.
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CmekPlatformStack } from '../../examples/platform-stack';
+import { CmekDisasterRecoveryStack, CmekPlatformStack } from '../../examples/platform-stack';
 import { nagApp } from '../support/nag';
 
-describe('example platform stack', () => {
+function exampleApp(app: App = nagApp()) {
+  const account = '999999999999';
+  const platform = new CmekPlatformStack(app, 'CmekPlatform', { env: { account, region: 'eu-west-1' }, crossRegionReferences: true });
+  const recovery = new CmekDisasterRecoveryStack(app, 'CmekDisasterRecovery', {
+    env: { account, region: 'eu-central-1' },
+    crossRegionReferences: true,
+    primary: platform.tenants.keyFor('globex'),
+  });
+  return { app, platform, recovery };
+}
+
+describe('example app', () => {
   test('GIVEN the example app WHEN synthesized with cdk-nag AwsSolutions THEN there is no unacknowledged finding', () => {
-    const app = nagApp();
-    new CmekPlatformStack(app, 'CmekPlatform', { env: { account: '999999999999', region: 'eu-west-1' } });
+    const { app } = exampleApp();
     expect(() => app.synth()).not.toThrow();
   });
 
-  test('GIVEN the example app WHEN synthesized THEN the key guards deletion with a break-glass exemption and the vendor reads through S3', () => {
-    const app = nagApp();
-    const stack = new CmekPlatformStack(app, 'CmekPlatform', { env: { account: '999999999999', region: 'eu-west-1' } });
-    const template = Template.fromStack(stack);
-    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
-    const sids = key.Properties.KeyPolicy.Statement.map((s: any) => s.Sid);
-    expect(sids).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekUsageAcme', 'CmekUsageAcmeAudit', 'CmekUsageAcmeS3Read']);
-    const guard = key.Properties.KeyPolicy.Statement.find((s: any) => s.Sid === 'CmekDeletionGuard');
-    expect(guard.Condition.ArnNotLike['aws:PrincipalArn']).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^KeyBreakGlass/), 'Arn'] }]);
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+  test('GIVEN the platform stack WHEN synthesized THEN the vendor key guards deletion with the break-glass role exempt', () => {
+    const { platform } = exampleApp();
+    const template = Template.fromStack(platform);
+    const keys = template.findResources('AWS::KMS::Key', { Properties: { Description: 'Acme Analytics processes the platform data lake with this key' } });
+    const [key] = Object.values(keys);
+    const statements = key.Properties.KeyPolicy.Statement;
+    expect(statements.map((s: any) => s.Sid)).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekUsageAcme', 'CmekUsageAcmeAudit', 'CmekUsageAcmeS3Read']);
+    const guard = statements.find((s: any) => s.Sid === 'CmekDeletionGuard');
+    expect(JSON.stringify(guard.Condition.ArnNotLike['aws:PrincipalArn'])).toContain(':role/cmek-key-break-glass');
+  });
+
+  test('GIVEN the platform stack WHEN synthesized THEN it seeds one envelope-encrypted object and monitors the keys', () => {
+    const { platform } = exampleApp();
+    const template = Template.fromStack(platform);
+    template.resourceCountIs('Custom::CmekEnvelopeObject', 1);
+    template.hasResourceProperties('Custom::CmekEnvelopeObject', { ObjectKey: 'vendor/acme/manifest.json', Format: 'V3' });
+    template.resourceCountIs('AWS::Logs::MetricFilter', 3);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::CloudFormation::Stack', 2);
+  });
+
+  test('GIVEN the recovery stack WHEN synthesized THEN it holds one replica key with the primary alias', () => {
+    const { recovery } = exampleApp();
+    const template = Template.fromStack(recovery);
+    template.resourceCountIs('AWS::KMS::ReplicaKey', 1);
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/cmek/globex' });
   });
 });
