@@ -133,9 +133,10 @@ function goals(doc: BenchDocument): Goal[] {
       const big = rows.filter((x) => x.n >= 50);
       out.push({
         goal: `synth time grows linearly with N, validation ${v}`,
-        target: 'straight line (R² ≥ 0.98)',
-        measured: `ours ${fmt(g.cmekTime.slope, 2)} ms/key (R² ${fmt(g.cmekTime.r2, 3)}), plain ${fmt(g.plainTime.slope, 2)} ms/key (R² ${fmt(g.plainTime.r2, 3)}); ours CPU ms/key ${big.map((x) => `${fmt(perKey(x), 1)} at N=${x.n}`).join(', ')}`,
-        met: g.cmekTime.r2 >= 0.98,
+        target: 'straight line, R² ≥ 0.98 (judged on CPU time)',
+        measured: `CPU ours ${fmt(g.cmekCpu.slope, 2)} ms/key (R² ${fmt(g.cmekCpu.r2, 3)}), plain ${fmt(g.plainCpu.slope, 2)} ms/key (R² ${fmt(g.plainCpu.r2, 3)}); `
+          + `wall R² ours ${fmt(g.cmekTime.r2, 3)}, plain ${fmt(g.plainTime.r2, 3)}; ours CPU ms/key ${big.map((x) => `${fmt(perKey(x), 1)} at N=${x.n}`).join(', ')}`,
+        met: g.cmekCpu.r2 >= 0.98,
       });
     }
   }

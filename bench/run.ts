@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark (each measurement in its own child process, ours and baseline interleaved)
 // and writes bench/results/latest.json, bench/RESULTS.md and bench/synth-time.svg.
-// Flags: --quick (fewer repetitions and sizes, to try the harness), --only=synth,envelope,footprint,calls,audit
+// Flags: --quick (fewer repetitions and sizes, to try the harness), --only=bundles,synth,profile,envelope,footprint,calls,audit
+// (a part that needs bundles needs `bundles` too), --render (rewrite RESULTS.md and the chart from results/latest.json).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,7 +9,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { summarizeProfile } from './profile';
-import { renderResults, renderSynthChart } from './report';
+import { BenchDocument, renderResults, renderSynthChart } from './report';
 import { BENCH_ASSETS, HANDLER, HANDLER_SDK, linearFit, machine, median, MiB, pairedRatio, ROOT, runWorker } from './support';
 
 const args = process.argv.slice(2);
@@ -353,7 +354,15 @@ function runAudit() {
 
 // ------------------------------------------------------------------------------------------------ main
 
+/** Re-renders RESULTS.md and the chart from results/latest.json, without measuring anything. */
+function render(): void {
+  const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'results', 'latest.json'), 'utf8')) as BenchDocument;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), renderResults(doc));
+  if (doc.results.synth) fs.writeFileSync(path.join(ROOT, 'bench', 'synth-time.svg'), renderSynthChart(doc.results.synth as never));
+}
+
 function main(): void {
+  if (args.includes('--render')) return render();
   const started = Date.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cmek-bench-run-'));
   const before = machine();
