@@ -18,7 +18,8 @@ import {
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
 import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES } from './protocol';
-import { ignoreCfnLint, skipCheckov } from '../monitoring/template-suppressions';
+import { nagValue } from '../private/nag';
+import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 import { got } from '../private/validate';
 
 /** The on-object format, as the Amazon S3 Encryption Client defines it. */
@@ -259,12 +260,14 @@ class EnvelopeProvider extends Construct {
     this.serviceToken = provider.serviceToken;
 
     const fnLogicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
+    const partition = nagValue(Stack.of(this).partition, 'Partition');
     Validations.of(this.policy).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:*:key/*]',
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${partition}:kms:*:*:key/*]`,
       reason: 'kms:ReEncryptFrom must reach the previous key of a re-key, whose ARN only the deployment knows; it is bound to the exact encryption context of the objects',
     });
     Validations.of(provider).acknowledge(
       {
+        // aws-cdk-lib writes managed-policy ARNs with the partition pseudo parameter, whatever the stack knows.
         id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'the aws-cdk-lib Provider framework function writes its own logs with the AWS managed basic execution role',
       },

@@ -16,6 +16,7 @@ import {
 } from './key-policy';
 import { KeyMetrics } from '../monitoring/metrics';
 import { deployedJsonBytes } from '../private/policy-size';
+import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 /**
@@ -204,6 +205,12 @@ export class CmekKey extends Resource implements kms.IKey {
     }
     this.grantees.set(bound.name, bound);
     this.policy.addStatements(...usageStatements(bound));
+    if (isOrganizationWide(bound)) {
+      skipCheckov(this.key, [{
+        id: 'CKV_AWS_33',
+        reason: `Principal * appears only with aws:PrincipalOrgID (grantee ${bound.name}); checkov does not read conditions`,
+      }]);
+    }
     if (bound.identityPrincipal) {
       bound.identityPrincipal.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -313,6 +320,12 @@ export class CmekKey extends Resource implements kms.IKey {
       `key policy of ${this.aliasName} would be ${total} bytes, over the KMS limit of ${KEY_POLICY_MAX_BYTES}: at most ${fit} grantees like these fit, got: ${this.grantees.size} (split them across keys, or grant a whole organization with CmekGrantee.organization())`,
     ];
   }
+}
+
+/** Principal `*` narrowed by `aws:PrincipalOrgID`: an organization grantee. */
+function isOrganizationWide(grantee: BoundGrantee): boolean {
+  const equals = grantee.conditions.StringEquals as { [key: string]: unknown } | undefined;
+  return equals?.['aws:PrincipalOrgID'] !== undefined;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from './metric-names';
 import { KeyMetrics } from './metrics';
 import { createNotificationTopic } from './notification-topic';
-import { ignoreCfnLint, skipCheckov } from './template-suppressions';
+import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 
 /** Properties of a `KeyDeletionMonitor`. */
 export interface KeyDeletionMonitorProps {

@@ -22,6 +22,11 @@ describe('example app', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
+  test('GIVEN the feature flags of a new CDK app (partition literals) WHEN the example synthesizes under cdk-nag THEN there is no unacknowledged finding', () => {
+    const { app } = exampleApp(nagApp({ '@aws-cdk/core:enablePartitionLiterals': true }));
+    expect(() => app.synth()).not.toThrow();
+  });
+
   test('GIVEN the platform stack WHEN synthesized THEN the vendor key guards deletion with the break-glass role exempt', () => {
     const { platform } = exampleApp();
     const template = Template.fromStack(platform);

@@ -194,6 +194,14 @@ describe('CmekKey', () => {
     expect(JSON.stringify(statement(template, 'CmekUsageAcmeDescribe'))).not.toContain('EncryptionContext');
   });
 
+  test('GIVEN an organization grantee WHEN synthesized THEN the key carries a reasoned checkov skip for its Principal *, and only then', () => {
+    const org = stackWith({ alias: 'cmek/org', grantees: [CmekGrantee.organization('o-a1b2c3d4e5')] }).template;
+    const account = stackWith({ alias: 'cmek/acct', grantees: [CmekGrantee.account(VENDOR)] }).template;
+    const metadata = (t: Template) => Object.values(t.findResources('AWS::KMS::Key'))[0].Metadata?.checkov;
+    expect(metadata(org)).toEqual({ skip: [{ id: 'CKV_AWS_33', comment: expect.stringContaining('aws:PrincipalOrgID') }] });
+    expect(metadata(account)).toBeUndefined();
+  });
+
   test('GIVEN any grantee WHEN synthesized THEN no condition value holds a wildcard or policy variable (Security Hub KMS.5)', () => {
     const { template } = stackWith({
       alias: 'cmek/kms5',

@@ -3,8 +3,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 /** An App whose synthesis fails on any unacknowledged AwsSolutions finding. */
-export function nagApp(): App {
-  const app = new App();
+export function nagApp(context?: Record<string, unknown>): App {
+  const app = new App({ context });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }
