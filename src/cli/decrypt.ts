@@ -1,6 +1,6 @@
 // `cdk-cmek decrypt`: reads an S3 Encryption Client object (format V3 or V2), verifies it and writes the plaintext.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -52,6 +52,9 @@ export async function decryptObject(opts: DecryptObjectOptions): Promise<Decrypt
   const dir = target ? path.dirname(target) : os.tmpdir();
   const tmp = path.join(dir, `.${target ? path.basename(target) : 'cdk-cmek'}.${randomBytes(6).toString('hex')}.tmp`);
   let result: DecryptObjectResult;
+  // The temp file is opened (and so exists) before any byte is written: on failure it is closed, then removed,
+  // with no stream still opening it behind our back.
+  let handle: fs.FileHandle | undefined;
   try {
     const obj = await opts.s3.send(new GetObjectCommand({ Bucket: opts.bucket, Key: opts.key, VersionId: opts.versionId }));
     const unwrap = async (wrappedKey: Buffer, context: Record<string, string>) => {
@@ -60,8 +63,10 @@ export async function decryptObject(opts: DecryptObjectOptions): Promise<Decrypt
       out.Plaintext?.fill(0);
       return key;
     };
-    result = await decryptBody(obj.Metadata ?? {}, obj.Body as Readable, opts.context ?? {}, unwrap, createWriteStream(tmp, { mode: 0o600 }));
+    handle = await fs.open(tmp, 'wx', 0o600);
+    result = await decryptBody(obj.Metadata ?? {}, obj.Body as Readable, opts.context ?? {}, unwrap, handle.createWriteStream());
   } catch (e) {
+    await handle?.close().catch(() => undefined);
     await fs.rm(tmp, { force: true });
     throw new DecryptError(describe(e, opts));
   }
