@@ -2,7 +2,7 @@
 export { CmekAction } from './key/actions';
 export { CmekGrantee, CmekGranteeOptions } from './key/grantee';
 export { DeletionGuardOptions } from './key/deletion-guard';
-export { CmekKey, CmekKeyProps } from './key/cmek-key';
+export { CmekKey, CmekKeyOptions, CmekKeyProps } from './key/cmek-key';
 export { CmekReplicaKey, CmekReplicaKeyProps } from './key/replica-key';
 export { CmekBucket, CmekBucketProps } from './bucket/cmek-bucket';
 export { CmekKeyFleet, CmekKeyFleetProps } from './fleet/cmek-key-fleet';

@@ -1,84 +1,15 @@
 // A fleet tenant: its stable id, its (renameable) name, and the key settings it may override.
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import { DeletionGuardOptions } from '../key/deletion-guard';
-import { CmekGrantee } from '../key/grantee';
+import { Token } from 'aws-cdk-lib';
+import { CmekKeyOptions } from '../key/cmek-key';
 import { got } from '../private/validate';
 
 /**
- * Key settings shared by every tenant of a fleet (`keyDefaults`), or overridden by one tenant.
+ * Key settings shared by every tenant of a fleet (`keyDefaults`), or overridden by one tenant: the settings of
+ * a `CmekKey` except its alias, which the fleet derives from the tenant, plus tags. A tenant's grantees and
+ * tags are added to the fleet's; every other setting it gives replaces the fleet's. A fleet key's description
+ * defaults to "Customer-managed key for tenant <id>".
  */
-export interface CmekFleetKeyOptions {
-  /**
-   * A description of the key.
-   *
-   * @default - "Customer-managed key for tenant <id>"
-   */
-  readonly description?: string;
-
-  /**
-   * Who may use the key. A tenant's grantees are added to the fleet's, not substituted for them.
-   *
-   * @default - no grantees
-   */
-  readonly grantees?: CmekGrantee[];
-
-  /**
-   * Principals that administer the key (no cryptographic use).
-   *
-   * @default - none beyond the account root
-   */
-  readonly admins?: iam.IPrincipal[];
-
-  /**
-   * Whether the account root keeps full access in the key policy.
-   *
-   * @default true
-   */
-  readonly allowAccountRootAccess?: boolean;
-
-  /**
-   * Whether KMS rotates the key material automatically.
-   *
-   * @default true
-   */
-  readonly enableKeyRotation?: boolean;
-
-  /**
-   * How often the key material rotates, from 90 to 2560 days.
-   *
-   * @default Duration.days(365)
-   */
-  readonly rotationPeriod?: Duration;
-
-  /**
-   * The waiting period between scheduling deletion and deletion, from 7 to 30 days.
-   *
-   * @default Duration.days(30)
-   */
-  readonly pendingWindow?: Duration;
-
-  /**
-   * What happens to the key when it leaves the stack.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Whether the key is a multi-Region primary key.
-   *
-   * @default false
-   */
-  readonly multiRegion?: boolean;
-
-  /**
-   * The deletion guard.
-   *
-   * @default - on, holding while the key was used within 365 days, no exemptions
-   */
-  readonly deletionGuard?: DeletionGuardOptions;
-
+export interface CmekFleetKeyOptions extends CmekKeyOptions {
   /**
    * Tags on the key. A tenant's tags are added to the fleet's (the tenant's value wins on the same key).
    *

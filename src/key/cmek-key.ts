@@ -20,15 +20,9 @@ import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 /**
- * Properties of a `CmekKey`.
+ * The settings of a `CmekKey` other than its alias (shared with `CmekKeyFleet`).
  */
-export interface CmekKeyProps {
-  /**
-   * The key's alias. `alias/` is added when missing; the `alias/aws/` prefix is reserved by AWS.
-   * Letters, digits, `/`, `_` and `-`, at most 256 characters in all.
-   */
-  readonly alias: string;
-
+export interface CmekKeyOptions {
   /**
    * A description of the key.
    *
@@ -100,6 +94,17 @@ export interface CmekKeyProps {
    * @default - on, holding while the key was used within 365 days, no exemptions
    */
   readonly deletionGuard?: DeletionGuardOptions;
+}
+
+/**
+ * Properties of a `CmekKey`.
+ */
+export interface CmekKeyProps extends CmekKeyOptions {
+  /**
+   * The key's alias. `alias/` is added when missing; the `alias/aws/` prefix is reserved by AWS.
+   * Letters, digits, `/`, `_` and `-`, at most 256 characters in all.
+   */
+  readonly alias: string;
 }
 
 const ALIAS_CHARS = /^alias\/[a-zA-Z0-9/_-]+$/;
