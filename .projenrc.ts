@@ -123,7 +123,15 @@ project.eslint?.addLintPattern('bench');
 // runtime's SDK may predate GetKeyLastUsage). Output: assets/<dir>/<name>.lambda/index.js.
 const bundler = javascript.Bundler.of(project)!;
 for (const entry of lambdaEntrypoints()) {
-  bundler.addBundle(entry, { platform: 'node', target: 'node22', externals: [], minify: true, sourcemap: false });
+  bundler.addBundle(entry, {
+    platform: 'node',
+    target: 'node22',
+    externals: [],
+    minify: true,
+    sourcemap: false,
+    // The SDK's ES module builds tree-shake far better than its CommonJS ones (929 KB → 554 KB for S3 + KMS).
+    mainFields: ['module', 'main'],
+  });
 }
 // The `cdk-cmek` CLI: one self-contained executable file.
 const cliEntry = 'src/cli/main.ts';
