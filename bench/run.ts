@@ -1,7 +1,9 @@
 // `npm run bench`: runs every benchmark (each measurement in its own child process, ours and baseline interleaved)
 // and writes bench/results/latest.json, bench/RESULTS.md and bench/synth-time.svg.
-// Flags: --quick (fewer repetitions and sizes, to try the harness), --only=bundles,synth,profile,envelope,footprint,calls,audit
-// (a part that needs bundles needs `bundles` too), --render (rewrite RESULTS.md and the chart from results/latest.json).
+// Flags: --quick (fewer repetitions and sizes, to try the harness), --only=bundles,synth,fleet,profile,envelope,footprint,calls,audit
+// (a part that needs bundles needs `bundles` too; the parts not run keep their figures from the previous
+// results/latest.json, each part with the time it was measured), --render (rewrite RESULTS.md and the chart from
+// results/latest.json).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -185,6 +187,63 @@ function profileSynth(tmp: string) {
   out.cmek = { ...c, self: c.self.slice(0, 10), own: c.own.filter((f) => !['main', 'synthOnce', '(anonymous)'].includes(f.name)).slice(0, 12) };
   out.plain = { ...p, self: p.self.slice(0, 10), own: [] };
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------- fleet
+
+interface FleetSample {
+  kind: 'fleet' | 'cmek' | 'plain';
+  n: number;
+  validation: 'on' | 'off';
+  constructMs: number;
+  synthMs: number;
+  totalMs: number;
+  cpuMs: number;
+  templates: number;
+  templateBytes: number;
+  resources: number;
+  keys: number;
+}
+
+const FLEET_TENANTS = QUICK ? 100 : 1000;
+
+/** N tenants in a CmekKeyFleet, N CmekKeys in one stack and N plain kms.Keys in one stack, interleaved. */
+function runFleet() {
+  const reps = QUICK ? 1 : 3;
+  const kinds = ['fleet', 'cmek', 'plain'] as const;
+  const samples: FleetSample[] = [];
+  for (const validation of ['off', 'on'] as const) {
+    for (let r = 0; r < reps; r++) {
+      // Rotate the order each repetition so no app always runs after the same neighbour.
+      const rotated = [...kinds.slice(r % kinds.length), ...kinds.slice(0, r % kinds.length)];
+      for (const kind of rotated) {
+        sampleLoad();
+        samples.push(runWorker<FleetSample>('fleet-worker.js', [kind, String(FLEET_TENANTS), validation], ['--expose-gc']));
+      }
+    }
+    log(`fleet validation ${validation}: ${reps} repetitions`);
+  }
+  const rows = (['off', 'on'] as const).map((validation) => {
+    const of = (kind: string) => samples.filter((s) => s.kind === kind && s.validation === validation);
+    const [fleet, cmek, plain] = [of('fleet'), of('cmek'), of('plain')];
+    const first = (xs: FleetSample[]) => ({ templates: xs[0].templates, resources: xs[0].resources, keys: xs[0].keys, templateBytes: xs[0].templateBytes });
+    return {
+      n: FLEET_TENANTS,
+      validation,
+      reps,
+      fleetMs: median(fleet.map((s) => s.totalMs)),
+      cmekMs: median(cmek.map((s) => s.totalMs)),
+      plainMs: median(plain.map((s) => s.totalMs)),
+      fleetCpuMs: median(fleet.map((s) => s.cpuMs)),
+      cmekCpuMs: median(cmek.map((s) => s.cpuMs)),
+      plainCpuMs: median(plain.map((s) => s.cpuMs)),
+      fleetToPlainCpu: pairedRatio(fleet.map((s) => s.cpuMs), plain.map((s) => s.cpuMs)),
+      cmekToPlainCpu: pairedRatio(cmek.map((s) => s.cpuMs), plain.map((s) => s.cpuMs)),
+      fleetToPlainWall: pairedRatio(fleet.map((s) => s.totalMs), plain.map((s) => s.totalMs)),
+      shape: { fleet: first(fleet), cmek: first(cmek), plain: first(plain) },
+    };
+  });
+  return { tenants: FLEET_TENANTS, rows, samples };
 }
 
 // ------------------------------------------------------------------------------------------- envelope
@@ -387,6 +446,7 @@ function main(): void {
     fs.rmSync(BENCH_ASSETS, { recursive: true, force: true });
     timed('bundles', () => buildHandlerBundles());
     timed('synth', () => runSynth(tmp));
+    timed('fleet', () => runFleet());
     timed('profile', () => profileSynth(tmp));
     timed('envelope', () => runEnvelope());
     timed('footprint', () => runFootprint());
@@ -403,17 +463,27 @@ function main(): void {
     median: median(loadSamples),
     max: sorted[sorted.length - 1] ?? NaN,
   };
+  const outDir = path.join(ROOT, 'bench', 'results');
+  const generatedAt = new Date().toISOString();
+  const thisRun = { measuredAt: generatedAt, quick: QUICK, load };
+  // With --only, the parts not run keep their figures from the previous run, and say when they were measured.
+  const previous = ONLY && fs.existsSync(path.join(outDir, 'latest.json'))
+    ? (JSON.parse(fs.readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as BenchDocument)
+    : undefined;
+  const previousParts = previous
+    ? Object.fromEntries(Object.keys(previous.results).map((k) => [k, previous.parts?.[k] ?? { measuredAt: previous.generatedAt, quick: previous.quick, load: previous.load }]))
+    : {};
   const doc = {
-    generatedAt: new Date().toISOString(),
+    generatedAt,
     quick: QUICK,
     only: ONLY ?? null,
     durationSeconds,
-    timings,
+    timings: { ...previous?.timings, ...timings },
     machine: { ...before, loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100) },
     load,
-    results,
+    results: { ...previous?.results, ...results },
+    parts: { ...previousParts, ...Object.fromEntries(Object.keys(results).map((k) => [k, thisRun])) },
   };
-  const outDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
   fs.writeFileSync(path.join(ROOT, 'bench', 'RESULTS.md'), renderResults(doc as never));
