@@ -226,7 +226,10 @@ function runFleet() {
   const rows = (['off', 'on'] as const).map((validation) => {
     const of = (kind: string) => samples.filter((s) => s.kind === kind && s.validation === validation);
     const [fleet, cmek, plain] = [of('fleet'), of('cmek'), of('plain')];
-    const first = (xs: FleetSample[]) => ({ templates: xs[0].templates, resources: xs[0].resources, keys: xs[0].keys, templateBytes: xs[0].templateBytes });
+    const first = (xs: FleetSample[]) => {
+      const { templates, resources, keys, templateBytes } = xs[0];
+      return { templates, resources, keys, templateBytes };
+    };
     return {
       n: FLEET_TENANTS,
       validation,
@@ -471,7 +474,10 @@ function main(): void {
     ? (JSON.parse(fs.readFileSync(path.join(outDir, 'latest.json'), 'utf8')) as BenchDocument)
     : undefined;
   const previousParts = previous
-    ? Object.fromEntries(Object.keys(previous.results).map((k) => [k, previous.parts?.[k] ?? { measuredAt: previous.generatedAt, quick: previous.quick, load: previous.load }]))
+    ? Object.fromEntries(Object.keys(previous.results).map((k) => [
+      k,
+      previous.parts?.[k] ?? { measuredAt: previous.generatedAt, quick: previous.quick, load: previous.load },
+    ]))
     : {};
   const doc = {
     generatedAt,
