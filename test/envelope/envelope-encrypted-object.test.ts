@@ -1,6 +1,6 @@
 // EnvelopeEncryptedObject: the template it synthesizes, least privilege, the singleton provider and synth-time validation.
 import * as path from 'node:path';
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations as StackAnnotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -159,6 +159,20 @@ describe('EnvelopeEncryptedObject', () => {
     object(stack, 'A', { key, bucket });
     object(stack, 'B', { key, bucket, source: EnvelopeSource.fromSsmSecureString('/p') });
     expect(() => app.synth()).not.toThrow();
+  });
+
+  test.each([true, false])('GIVEN useCdkManagedLogGroup %s WHEN synthesized THEN every log group of the provider carries a reasoned checkov skip for its KMS encryption', (managed) => {
+    const app = new App({ context: { '@aws-cdk/aws-lambda:useCdkManagedLogGroup': managed } });
+    const stack = new Stack(app, 'Seed', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+    const key = new kms.Key(stack, 'Key');
+    const bucket = new s3.Bucket(stack, 'Bucket', { encryptionKey: key });
+    object(stack, 'A', { key, bucket });
+    const logGroups = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup')) as any[];
+    // The handler's own log group always; the framework function's too when aws-cdk-lib manages Lambda log groups.
+    expect(logGroups).toHaveLength(managed ? 2 : 1);
+    for (const g of logGroups) {
+      expect(g.Metadata?.checkov?.skip).toEqual([{ id: 'CKV_AWS_158', comment: expect.stringContaining('CloudWatch Logs encrypts the log at rest') }]);
+    }
   });
 
   test('GIVEN a CmekBucket and its CmekKey WHEN objects are seeded into it THEN it synthesizes cdk-nag clean with the key bound by ARN', () => {
