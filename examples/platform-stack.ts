@@ -69,7 +69,7 @@ export class CmekPlatformStack extends Stack {
       versioned: true,
     });
     const noSelfLogging = 'This is the server-access-log bucket; logging it into itself would loop';
-    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions::AwsSolutions-S1', reason: noSelfLogging });
+    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: noSelfLogging });
     (accessLogs.node.defaultChild as CfnResource).addMetadata('checkov', { skip: [{ id: 'CKV_AWS_18', comment: noSelfLogging }] });
 
     this.data = new CmekBucket(this, 'DataLake', {

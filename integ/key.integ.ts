@@ -52,7 +52,7 @@ const scratch = new CmekKey(platform, 'ScratchKey', {
   deletionGuard: { enabled: false },
 });
 Validations.of(scratch).acknowledge({
-  id: 'AwsSolutions::AwsSolutions-KMS5',
+  id: 'AwsSolutions-KMS5',
   reason: 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting',
 });
 skipCheckov(scratch.key, 'CKV_AWS_7', 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting');

@@ -1,6 +1,6 @@
 // EnvelopeEncryptedObject: an S3 object written at deploy time, envelope-encrypted under a KMS key in an S3 Encryption Client format.
 import * as path from 'node:path';
-import { CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -18,7 +18,7 @@ import {
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
 import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES } from './protocol';
-import { nagValue } from '../private/nag';
+import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 import { got } from '../private/validate';
 
@@ -261,22 +261,23 @@ class EnvelopeProvider extends Construct {
 
     const fnLogicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
     const partition = nagValue(Stack.of(this).partition, 'Partition');
-    Validations.of(this.policy).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${partition}:kms:*:*:key/*]`,
+    acknowledgeNag(this.policy, {
+      id: `AwsSolutions-IAM5[Resource::arn:${partition}:kms:*:*:key/*]`,
       reason: 'kms:ReEncryptFrom must reach the previous key of a re-key, whose ARN only the deployment knows; it is bound to the exact encryption context of the objects',
     });
-    Validations.of(provider).acknowledge(
+    acknowledgeNag(
+      provider,
       {
         // aws-cdk-lib writes managed-policy ARNs with the partition pseudo parameter, whatever the stack knows.
-        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'the aws-cdk-lib Provider framework function writes its own logs with the AWS managed basic execution role',
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${fnLogicalId}.Arn>:*]`,
+        id: `AwsSolutions-IAM5[Resource::<${fnLogicalId}.Arn>:*]`,
         reason: 'the Provider framework may invoke every version of the one handler function',
       },
       {
-        id: 'AwsSolutions::AwsSolutions-L1',
+        id: 'AwsSolutions-L1',
         reason: 'the Provider framework function runtime is chosen by aws-cdk-lib',
       },
     );

@@ -1,5 +1,5 @@
 // CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
-import { Duration, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -15,6 +15,7 @@ import {
   usageStatements,
 } from './key-policy';
 import { KeyMetrics } from '../monitoring/metrics';
+import { acknowledgeNag } from '../private/nag';
 import { deployedJsonBytes } from '../private/policy-size';
 import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
@@ -340,8 +341,8 @@ function isOrganizationWide(grantee: BoundGrantee): boolean {
 function acknowledgeUsageWildcards(principal: iam.IPrincipal, actions: string[]): void {
   if (!Construct.isConstruct(principal)) return;
   for (const action of actions.filter((a) => a.endsWith('*'))) {
-    Validations.of(principal).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
+    acknowledgeNag(principal, {
+      id: `AwsSolutions-IAM5[Action::${action}]`,
       reason: `${action} is part of the CMEK usage set KMS documents for a customer-managed key, granted on that one key ARN`,
     });
   }

@@ -1,6 +1,6 @@
 // KeyUsageAuditor: a scheduled Lambda that publishes days-since-last-use per customer-managed key and alarms on unused keys.
 import * as path from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,7 +13,7 @@ import { alarmPrefix, countAlarm } from './alarms';
 import { METRIC_NAMESPACE } from './metric-names';
 import { KeyMetrics } from './metrics';
 import { createNotificationTopic } from './notification-topic';
-import { nagValue } from '../private/nag';
+import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 import { validateInteger } from '../private/validate';
 
@@ -154,13 +154,14 @@ export class KeyUsageAuditor extends Construct {
     });
     this.auditFunction.node.addDependency(policy);
     this.suppressTemplateFindings(logGroup);
-    Validations.of(policy).acknowledge(
+    acknowledgeNag(
+      policy,
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'kms:ListKeys, kms:ListAliases and cloudwatch:PutMetricData take no resource ARN; PutMetricData is limited to the CdkCmek namespace.',
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:kms:${nagValue(stack.region, 'Region')}:${nagValue(stack.account, 'AccountId')}:key/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:kms:${nagValue(stack.region, 'Region')}:${nagValue(stack.account, 'AccountId')}:key/*]`,
         reason: 'The audit reads the metadata and last use of every key in this account and region, and only those (read-only actions).',
       },
     );

@@ -179,7 +179,7 @@ describe('EnvelopeEncryptedObject', () => {
     const app = nagApp();
     const stack = new Stack(app, 'Cmek', { env: { account: ACCOUNT, region: 'eu-west-1' } });
     const logs = new s3.Bucket(stack, 'Logs', { enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
-    Validations.of(logs).acknowledge({ id: 'AwsSolutions::AwsSolutions-S1', reason: 'the access-log bucket does not log to itself' });
+    Validations.of(logs).acknowledge({ id: 'AwsSolutions-S1', reason: 'the access-log bucket does not log to itself' });
     const data = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data', serverAccessLogsBucket: logs });
     for (const id of ['Token', 'Config']) {
       new EnvelopeEncryptedObject(stack, id, { bucket: data.bucket, key: data.key, objectKey: `seed/${id}`, source: EnvelopeSource.randomBytes(32) });

@@ -110,7 +110,7 @@ describe('CmekKey', () => {
     const acknowledged = nagApp();
     const stack2 = new Stack(acknowledged, 'NoRotation');
     const key2 = new CmekKey(stack2, 'K', { alias: 'cmek/norotate', enableKeyRotation: false });
-    Validations.of(key2).acknowledge({ id: 'AwsSolutions::AwsSolutions-KMS5', reason: 'the key material is imported and rotated by hand' });
+    Validations.of(key2).acknowledge({ id: 'AwsSolutions-KMS5', reason: 'the key material is imported and rotated by hand' });
     const template = Template.fromStack(stack2);
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: false,
