@@ -1,7 +1,7 @@
 // The one place the cdk-cmek project is configured: run `npx projen` after editing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 import { TypescriptConfig, TypescriptConfigExtends, UpdateSnapshot } from 'projen/lib/javascript';
 import { addBenchmarks } from './projenrc/bench';
 import { addQualityGates } from './projenrc/quality';
@@ -30,8 +30,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
   projenVersion: '0.103.25',
-  cdkVersion: '2.276.0',
+  // The peer dependency's floor: the newest aws-cdk-lib that Maven Central and the Go module proxy serve, so that the
+  // Java and Go packages resolve (both lag npm). The library is developed and tested against the newer devDependency
+  // below; `test:cdk-floor` runs the construct tests against this floor.
+  cdkVersion: '2.263.0',
   constructsVersion: '10.8.1',
+  peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
   cdkCliVersion: '^2.1148.1',
@@ -67,6 +71,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   devDeps: [
+    // What the library is developed and tested against (the peer dependency only sets the floor).
+    'aws-cdk-lib@2.276.0',
     'ts-jest@^29.4.15',
     'cdk-nag@^3.0.2',
     '@cloud-copilot/iam-simulate',
@@ -91,6 +97,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['cdk.out', '.venv', '.tools', 'bench/results/*.tmp', '*.tsbuildinfo'],
   npmIgnoreOptions: { ignorePatterns: ['examples', 'integ', 'bench', '.ci', 'cdk.json'] },
 });
+
+// projen drops a constructs devDependency it did not add itself; the peer's floor is what we build with.
+project.deps.addDependency('constructs@10.8.1', DependencyType.BUILD);
 
 // `typescriptVersion` asks for an @types/node dist-tag that does not exist; match the Node we run on.
 project.deps.removeDependency('@types/node');

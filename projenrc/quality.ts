@@ -29,6 +29,11 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
   // jsii-pacmak's Go module would require the aws-cdk-lib installed for development; build it against the peer
   // dependency's minimum instead, as the Python and Java packages declare it.
   project.tasks.tryFind('package:go')?.reset('bash scripts/package-go.sh');
+  project.addTask('test:cdk-floor', {
+    description: 'Run the construct tests against the lowest aws-cdk-lib the peer dependency accepts (what Java and Go users get)',
+    exec: 'bash scripts/test-cdk-floor.sh',
+    receiveArgs: true,
+  });
   project.addTask('smoke:python', {
     description: 'Build the Python wheel, install it into a fresh virtualenv and compare a Python-synthesized stack with the TypeScript one',
     exec: 'bash scripts/smoke-python.sh',
