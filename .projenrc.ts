@@ -98,6 +98,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   npmIgnoreOptions: { ignorePatterns: ['examples', 'integ', 'bench', '.ci', 'cdk.json'] },
 });
 
+// jsii asks for a devDependency equal to the peer's floor; we develop against a newer aws-cdk-lib on purpose and
+// `test:cdk-floor` covers the floor.
+const jsiiFlags = '--silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency';
+project.compileTask.reset(`jsii ${jsiiFlags}`);
+project.tasks.tryFind('watch')?.reset(`jsii -w ${jsiiFlags}`);
+
 // projen drops a constructs devDependency it did not add itself; the peer's floor is what we build with.
 project.deps.addDependency('constructs@10.8.1', DependencyType.BUILD);
 
