@@ -1,5 +1,5 @@
 // KeyDeletionMonitor: CloudTrail metric filters, alarms and an EventBridge rule that warn before a key still in use is lost.
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -231,6 +231,7 @@ export class KeyDeletionMonitor extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    const ownAccessLogs = props.trailAccessLogsBucket === undefined;
     const accessLogs = props.trailAccessLogsBucket ?? this.createAccessLogsBucket(stack);
     const bucket = new s3.Bucket(this, 'TrailBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -243,6 +244,14 @@ export class KeyDeletionMonitor extends Construct {
       serverAccessLogsPrefix: 'trail-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    if (ownAccessLogs) {
+      // aws-cdk-lib cannot add the logging grant to a referenced bucket and says so; ours carries that grant already.
+      // A bucket passed in as `trailAccessLogsBucket` keeps the warning: its owner must grant the logging service.
+      Annotations.of(bucket).acknowledgeWarning(
+        '@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
+        'The access-log bucket the monitor creates grants logging.s3.amazonaws.com by its own bucket policy',
+      );
+    }
 
     const trail = new cloudtrail.Trail(this, 'Trail', {
       bucket,

@@ -1,8 +1,9 @@
 // KeyDeletionMonitor: filters per log group, alarm wiring, the created trail and topic, cdk-nag, asserted on the template.
 import { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { KeyDeletionMonitor, KeyDeletionMonitorProps } from '../../src/monitoring/key-deletion-monitor';
 import { nagApp } from '../support/nag';
@@ -25,6 +26,18 @@ function keys(stack: Stack, n: number): kms.IKey[] {
 }
 
 describe('KeyDeletionMonitor', () => {
+  const LOGGING_GRANT_WARNING = Match.stringLikeRegexp('Unable to add necessary logging permissions to imported target bucket');
+
+  test('GIVEN the access-log bucket the monitor creates WHEN synthesized THEN aws-cdk-lib\'s missing-logging-grant warning is acknowledged', () => {
+    const { stack } = synth(() => ({}));
+    Annotations.fromStack(stack).hasNoWarning('*', LOGGING_GRANT_WARNING);
+  });
+
+  test('GIVEN an imported trailAccessLogsBucket WHEN synthesized THEN the missing-logging-grant warning stays for its owner to act on', () => {
+    const { stack } = synth((s) => ({ trailAccessLogsBucket: s3.Bucket.fromBucketName(s, 'Logs', 'central-access-logs') }));
+    Annotations.fromStack(stack).hasWarning('*', LOGGING_GRANT_WARNING);
+  });
+
   test('GIVEN 1 key and 200 keys WHEN synthesized THEN both stacks have the same three metric filters', () => {
     const one = synth((s) => ({ keys: keys(s, 1) })).template;
     const many = synth((s) => ({ keys: keys(s, 200) })).template;
