@@ -1,27 +1,27 @@
-// Key states against local-kms, which enforces them: a key pending deletion or disabled fails with the exact reason.
+// Key states against a KMS emulator that enforces them (local-kms, else LocalStack's KMS; moto does not): a key
+// pending deletion or disabled fails with the exact reason.
 import { CreateKeyCommand, DisableKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { handler, useClients } from '../../src/envelope/envelope.lambda';
-import { installLocalKms, startLocalKms } from '../support/local-kms';
+import { installKeyStateKms, KEY_STATE_KMS_REQUIRED } from '../support/key-state-kms';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 
 jest.setTimeout(900_000);
 
-// CI sets CDK_CMEK_REQUIRE_LOCAL_KMS=1: there, a machine that cannot install local-kms fails instead of skipping.
-const localKms = installLocalKms();
-const required = process.env.CDK_CMEK_REQUIRE_LOCAL_KMS === '1';
-const suite = localKms.bin || required ? describe : describe.skip;
-if (!localKms.bin) console.warn(`local-kms unavailable, key-state tests ${required ? 'fail' : 'skipped'}: ${localKms.reason}`);
+// With CDK_CMEK_REQUIRE_KEY_STATE_KMS=1, a machine that cannot install a key-state KMS fails instead of skipping.
+const stateKms = installKeyStateKms();
+const suite = stateKms.kms || KEY_STATE_KMS_REQUIRED ? describe : describe.skip;
+if (!stateKms.kms) console.warn(`no key-state KMS, key-state tests ${KEY_STATE_KMS_REQUIRED ? 'fail' : 'skipped'}: ${stateKms.reason}`);
 
-suite('envelope handler against local-kms key states', () => {
+suite(`envelope handler against ${stateKms.kms?.name ?? 'a key-state KMS'} key states`, () => {
   let kmsEmulator: Emulator;
   let moto: Emulator;
   let kms: KMSClient;
 
   beforeAll(async () => {
-    if (!localKms.bin) throw new Error(`local-kms could not be installed: ${localKms.reason}`);
-    kmsEmulator = await startLocalKms(localKms.bin);
+    if (!stateKms.kms) throw new Error(`no key-state KMS could be installed: ${stateKms.reason}`);
+    kmsEmulator = await stateKms.kms.start();
     moto = await startMoto();
     kms = new KMSClient({ ...LOCAL_AWS, endpoint: kmsEmulator.endpoint });
     const s3 = new S3Client({ ...LOCAL_AWS, endpoint: moto.endpoint, forcePathStyle: true });

@@ -1,4 +1,4 @@
-// Starts a local emulator (moto_server, local-kms) on a free loopback port for a test file, and stops it.
+// Starts a local emulator (moto_server, local-kms, LocalStack's KMS) on a free loopback port for a test file, and stops it.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -31,7 +31,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Spawns `command` and waits until `url` answers (any HTTP status). */
+/** How long stop() waits after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+
+/** Spawns `command` and waits until `url` answers (any HTTP status). stop() ends it: SIGTERM, then SIGKILL. */
 export async function startEmulator(command: string, args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<Emulator> {
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
@@ -48,8 +51,12 @@ export async function startEmulator(command: string, args: string[], port: numbe
         endpoint,
         stop: () =>
           new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
             child.kill('SIGTERM');
           }),
       };

@@ -1,18 +1,19 @@
-// The pending-deletion filter against the error a key-state-enforcing KMS (local-kms) really returns, placed into a CloudTrail record.
+// The pending-deletion filter against the error a key-state-enforcing KMS (local-kms, else LocalStack's KMS) really
+// returns, placed into a CloudTrail record.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CreateKeyCommand, DisableKeyCommand, EncryptCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { PENDING_DELETION_PATTERN } from '../../src/monitoring/deletion-patterns';
-import { installLocalKms, startLocalKms } from '../support/local-kms';
+import { installKeyStateKms, KEY_STATE_KMS_REQUIRED } from '../support/key-state-kms';
 import type { Emulator } from '../support/moto';
 import { JsonFilterPattern } from './support/filter-pattern';
 
 jest.setTimeout(900_000);
 
-// CI sets CDK_CMEK_REQUIRE_LOCAL_KMS=1: there, a machine that cannot install local-kms fails instead of skipping.
-const localKms = installLocalKms();
-const required = process.env.CDK_CMEK_REQUIRE_LOCAL_KMS === '1';
-const suite = localKms.bin || required ? describe : describe.skip;
+// With CDK_CMEK_REQUIRE_KEY_STATE_KMS=1, a machine that cannot install a key-state KMS fails instead of skipping.
+const stateKms = installKeyStateKms();
+const suite = stateKms.kms || KEY_STATE_KMS_REQUIRED ? describe : describe.skip;
+if (!stateKms.kms) console.warn(`no key-state KMS, key-state tests ${KEY_STATE_KMS_REQUIRED ? 'fail' : 'skipped'}: ${stateKms.reason}`);
 
 /** What CloudTrail records for a failed call: the service's error code and message, on the request's record. */
 function cloudTrailRecordFor(err: { name: string; message: string }, eventName: string): string {
@@ -29,13 +30,13 @@ async function failure(call: Promise<unknown>): Promise<{ name: string; message:
   throw new Error('expected the call to fail');
 }
 
-suite('pending-deletion filter against local-kms', () => {
+suite(`pending-deletion filter against ${stateKms.kms?.name ?? 'a key-state KMS'}`, () => {
   let emulator: Emulator;
   let kms: KMSClient;
 
   beforeAll(async () => {
-    if (!localKms.bin) throw new Error(`local-kms could not be installed: ${localKms.reason}`);
-    emulator = await startLocalKms(localKms.bin);
+    if (!stateKms.kms) throw new Error(`no key-state KMS could be installed: ${stateKms.reason}`);
+    emulator = await stateKms.kms.start();
     kms = new KMSClient({ region: 'eu-west-1', endpoint: emulator.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   });
   afterAll(async () => emulator?.stop());
