@@ -36,7 +36,7 @@ const config = {
     "/test/cli/",
     "\\.lambda\\.test\\.ts$",
     "/test/envelope/(bundle|format|handler|interop|key-states|roundtrip)\\.test\\.ts$",
-    "/test/monitoring/(filter-pattern|rate-limiter|pending-deletion-local-kms|key-usage-auditor\\.bundle)\\.test\\.ts$",
+    "/test/monitoring/(filter-pattern|rate-limiter|pending-deletion-key-states|key-usage-auditor\\.bundle)\\.test\\.ts$",
   ],
 };
 require("node:fs").writeFileSync(out, JSON.stringify(config, null, 1));
