@@ -1,10 +1,10 @@
 // The apps the fleet benchmark compares: a CmekKeyFleet of N tenants, N CmekKeys in one stack, and N plain kms.Keys
 // with the same key policy, written out by hand.
-import { App, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { App, Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CmekGrantee, CmekKey } from '../src';
+import { plainKey } from './synth-apps';
 import { synthesizeFleet, tenantId } from '../test/fleet/synth-fleet';
 
 export type FleetKind = 'fleet' | 'cmek' | 'plain';
@@ -101,17 +101,7 @@ function addPlainKey(stack: Stack, i: number): void {
     ],
   });
   const scope = new Construct(stack, tenantId(i));
-  const key = new kms.Key(scope, 'Key', {
-    description: `Customer-managed key for tenant ${tenantId(i)}`,
-    keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
-    keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
-    enableKeyRotation: true,
-    rotationPeriod: Duration.days(365),
-    pendingWindow: Duration.days(30),
-    removalPolicy: RemovalPolicy.RETAIN,
-    policy,
-  });
-  key.addAlias(`alias/cmek/${tenantId(i)}`);
+  plainKey(scope, `alias/cmek/${tenantId(i)}`, `Customer-managed key for tenant ${tenantId(i)}`, policy);
   Tags.of(scope).add('cmek:tenant', tenantId(i));
   Tags.of(scope).add('team', 'platform');
 }

@@ -45,6 +45,22 @@ function addCmekPair(stack: Stack, i: number): void {
   bucket.grantRead(CmekGrantee.account(ANALYTICS));
 }
 
+/** A `kms.Key` and its alias with the settings a CmekKey has by default, and the given key policy. */
+export function plainKey(scope: Construct, aliasName: string, description: string, policy: iam.PolicyDocument): kms.Key {
+  const key = new kms.Key(scope, 'Key', {
+    description,
+    keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
+    keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
+    enableKeyRotation: true,
+    rotationPeriod: Duration.days(365),
+    pendingWindow: Duration.days(30),
+    removalPolicy: RemovalPolicy.RETAIN,
+    policy,
+  });
+  key.addAlias(aliasName);
+  return key;
+}
+
 /** The same statements as `addCmekPair` renders, written out by hand, in the same construct paths. */
 function addPlainPair(stack: Stack, i: number): void {
   const usage = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
@@ -85,17 +101,7 @@ function addPlainPair(stack: Stack, i: number): void {
       }),
     ],
   });
-  const key = new kms.Key(new Construct(stack, `Key${i}`), 'Key', {
-    description: `Customer-managed key alias/bench/key-${i}`,
-    keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
-    keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
-    enableKeyRotation: true,
-    rotationPeriod: Duration.days(365),
-    pendingWindow: Duration.days(30),
-    removalPolicy: RemovalPolicy.RETAIN,
-    policy,
-  });
-  key.addAlias(`alias/bench/key-${i}`);
+  const key = plainKey(new Construct(stack, `Key${i}`), `alias/bench/key-${i}`, `Customer-managed key alias/bench/key-${i}`, policy);
 
   const bucket = new s3.Bucket(new Construct(stack, `Bucket${i}`), 'Bucket', {
     encryption: s3.BucketEncryption.KMS,

@@ -1,21 +1,12 @@
 // Integration app for CmekBucket: a bucket with its own key, and one under a shared key with access logs, lifecycle and grants.
 import { Duration, Stack } from 'aws-cdk-lib';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CmekBucket, CmekGrantee, CmekKey } from '../src';
-import { integApp, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT } from './support/integ-app';
+import { accessLogsBucket, integApp, PLATFORM_ENV, VENDOR_ACCOUNT } from './support/integ-app';
 
 const app = integApp();
 const stack = new Stack(app, 'CmekBucketInteg', { env: PLATFORM_ENV });
 
-// S3 delivers server access logs only to an SSE-S3 bucket; with the recommended flags, through its bucket policy.
-const accessLogs = new s3.Bucket(stack, 'AccessLogs', {
-  encryption: s3.BucketEncryption.S3_MANAGED,
-  enforceSSL: true,
-  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-  versioned: true,
-});
-skipCheckov(accessLogs, 'CKV_AWS_18', 'This is the server-access-log bucket: logging it into itself would loop');
+const accessLogs = accessLogsBucket(stack);
 
 // The bucket creates its own key.
 const own = new CmekBucket(stack, 'OwnKey', {

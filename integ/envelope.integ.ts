@@ -2,23 +2,14 @@
 import * as path from 'node:path';
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CmekAction, CmekBucket, CmekGrantee, CmekKey, EnvelopeEncryptedObject, EnvelopeFormat, EnvelopeSource } from '../src';
-import { integApp, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT } from './support/integ-app';
+import { accessLogsBucket, integApp, PLATFORM_ENV, VENDOR_ACCOUNT } from './support/integ-app';
 
 const app = integApp();
 const stack = new Stack(app, 'CmekEnvelopeInteg', { env: PLATFORM_ENV });
 
-// S3 delivers server access logs only to an SSE-S3 bucket; with the recommended flags, through its bucket policy.
-const accessLogs = new s3.Bucket(stack, 'AccessLogs', {
-  encryption: s3.BucketEncryption.S3_MANAGED,
-  enforceSSL: true,
-  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-  versioned: true,
-});
-skipCheckov(accessLogs, 'CKV_AWS_18', 'This is the server-access-log bucket: logging it into itself would loop');
+const accessLogs = accessLogsBucket(stack);
 
 // The bucket the objects are seeded into, encrypted at rest (SSE-KMS) with its own key; the vendor reads it.
 const data = new CmekBucket(stack, 'Data', {
