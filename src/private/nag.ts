@@ -21,9 +21,9 @@ export interface NagFinding {
  * Acknowledges cdk-nag findings on `scope` and everything below it.
  *
  * Ids carry no `AwsSolutions::` prefix: cdk-nag matches an unprefixed id whether it runs as a validation plugin or
- * through `validateScope`, and on every aws-cdk-lib 2.x. Releases before 2.264 refuse an id with more than one `::`
- * (`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:…]`) in `acknowledge`: for those the acknowledgement is recorded
- * as the same construct metadata `acknowledge` writes, which is what cdk-nag reads.
+ * through `validateScope`, on the peer dependency's floor (2.263) as on 2.276. aws-cdk-lib 2.263 refuses an id with
+ * more than one `::` (`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:…]`) in `acknowledge`: then the
+ * acknowledgement is recorded as the same construct metadata `acknowledge` writes, which is what cdk-nag reads.
  */
 export function acknowledgeNag(scope: IConstruct, ...findings: NagFinding[]): void {
   for (const finding of findings) {
