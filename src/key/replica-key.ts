@@ -45,6 +45,8 @@ const REGION_INDEPENDENT = new Set(['AWS::Partition', 'AWS::AccountId', 'AWS::UR
  * has no value in another region's template, so synthesis fails and names it: grant such principals by
  * their literal ARN.
  *
+ * Tags are the primary's, with tags applied to the replica on top (KMS does not copy tags to a replica).
+ *
  * Rotation and key material follow the primary (KMS shares them across a multi-Region key's replicas).
  */
 export class CmekReplicaKey extends Resource {
@@ -84,6 +86,9 @@ export class CmekReplicaKey extends Resource {
       description: props.description ?? primaryKey.description,
       enabled: true,
     });
+    // Tags: the primary's as its stack renders them (tags applied to the primary's scope do not reach this stack),
+    // then the replica's own on top. Lazy, so that both sides' tag aspects have run.
+    this.replica.addPropertyOverride('Tags', Lazy.any({ produce: () => this.mergedTags(primaryKey) }, { omitEmptyArray: true }));
     this.replica.cfnOptions.deletionPolicy = primaryKey.cfnOptions.deletionPolicy;
     this.replica.cfnOptions.updateReplacePolicy = primaryKey.cfnOptions.updateReplacePolicy;
 
@@ -107,6 +112,15 @@ export class CmekReplicaKey extends Resource {
         }
       },
     });
+  }
+
+  private mergedTags(primaryKey: kms.CfnKey): { Key: string; Value: string }[] {
+    const byKey = new Map<string, string>();
+    for (const tags of [primaryKey.tags.renderTags(), this.replica.tags.renderTags()]) {
+      // An L1's tag manager renders CfnTag-shaped objects (`key`, `value`), turned into `Key`/`Value` with its properties.
+      for (const t of (tags ?? []) as { key: string; value: string }[]) byKey.set(t.key, t.value);
+    }
+    return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([Key, Value]) => ({ Key, Value }));
   }
 
   /** The primary's key policy, made valid in this replica's template (or an error naming what cannot be). */

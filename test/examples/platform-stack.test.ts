@@ -1,7 +1,7 @@
 // The example app's stacks: they synthesize clean under cdk-nag and wire key, guard, bucket, seeded object,
 // tenant fleet, monitoring and the disaster-recovery replica.
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CmekDisasterRecoveryStack, CmekPlatformStack } from '../../examples/platform-stack';
 import { nagApp } from '../support/nag';
 
@@ -48,10 +48,12 @@ describe('example app', () => {
     template.resourceCountIs('AWS::CloudFormation::Stack', 2);
   });
 
-  test('GIVEN the recovery stack WHEN synthesized THEN it holds one replica key with the primary alias', () => {
+  test('GIVEN the recovery stack WHEN synthesized THEN it holds one replica key with the primary alias and tenant tag', () => {
     const { recovery } = exampleApp();
     const template = Template.fromStack(recovery);
     template.resourceCountIs('AWS::KMS::ReplicaKey', 1);
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/cmek/globex' });
+    // The auditor can select keys by tag: the replica carries the fleet's tenant tag like its primary.
+    template.hasResourceProperties('AWS::KMS::ReplicaKey', { Tags: Match.arrayWith([{ Key: 'cmek:tenant', Value: 'globex' }]) });
   });
 });

@@ -1,5 +1,5 @@
 // CmekReplicaKey: a replica in another region with the primary's policy (asked of a policy simulator), window, alias and guard.
-import { App, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aws, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CmekAction, CmekGrantee, CmekKey, CmekKeyProps } from '../../src';
@@ -50,6 +50,25 @@ const RICH: Partial<CmekKeyProps> = {
 };
 
 describe('CmekReplicaKey', () => {
+  test('GIVEN tags on the primary and on the replica WHEN replicated THEN the replica has the primary\'s tags with its own on top', () => {
+    const { primary, replica, replicaStack } = pair();
+    Tags.of(primary).add('cmek:tenant', 'acme');
+    Tags.of(primary).add('team', 'platform');
+    Tags.of(replica).add('team', 'platform-dr');
+    Tags.of(replica).add('site', 'us-east-1');
+    const tags = only(Template.fromStack(replicaStack), 'AWS::KMS::ReplicaKey').Properties.Tags;
+    expect(tags).toEqual([
+      { Key: 'cmek:tenant', Value: 'acme' },
+      { Key: 'site', Value: 'us-east-1' },
+      { Key: 'team', Value: 'platform-dr' },
+    ]);
+  });
+
+  test('GIVEN no tags anywhere WHEN replicated THEN the replica has no Tags property', () => {
+    const { replicaStack } = pair();
+    expect(only(Template.fromStack(replicaStack), 'AWS::KMS::ReplicaKey').Properties.Tags).toBeUndefined();
+  });
+
   test('GIVEN a multi-Region primary WHEN replicated THEN the replica has its window, description, removal policy and alias', () => {
     const { replicaStack } = pair({ pendingWindow: Duration.days(14), description: 'Acme data' });
     const template = Template.fromStack(replicaStack);
