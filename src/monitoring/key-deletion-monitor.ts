@@ -21,6 +21,19 @@ import { KeyMetrics } from './metrics';
 import { createNotificationTopic } from './notification-topic';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 
+/**
+ * The trail bucket and its access-log bucket: SSE-S3 (S3 delivers server access logs only to such a bucket, and
+ * CloudTrail's log files are encrypted with the trail's key already), TLS 1.2 only, private, versioned, no ACLs.
+ */
+const LOG_BUCKET: s3.BucketProps = {
+  encryption: s3.BucketEncryption.S3_MANAGED,
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  versioned: true,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+};
+
 /** Properties of a `KeyDeletionMonitor`. */
 export interface KeyDeletionMonitorProps {
   /**
@@ -234,12 +247,7 @@ export class KeyDeletionMonitor extends Construct {
     const ownAccessLogs = props.trailAccessLogsBucket === undefined;
     const accessLogs = props.trailAccessLogsBucket ?? this.createAccessLogsBucket(stack);
     const bucket = new s3.Bucket(this, 'TrailBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...LOG_BUCKET,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'trail-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,
@@ -273,12 +281,7 @@ export class KeyDeletionMonitor extends Construct {
    */
   private createAccessLogsBucket(stack: Stack): s3.IBucket {
     const bucket = new s3.Bucket(this, 'TrailAccessLogsBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...LOG_BUCKET,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -1,17 +1,7 @@
-// Metric factories for the key monitoring metrics, and the names they use (shared with the handler and the CLI).
+// Metric factories for the key monitoring metrics; the names live in metric-names.ts, shared with the handler and the CLI.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  DAYS_SINCE_LAST_USE,
-  DISABLE_OR_SCHEDULE_DELETION,
-  KEY_ID_DIMENSION,
-  METRIC_NAMESPACE,
-  PENDING_DELETION_ERRORS,
-  POLICY_CHANGE_OR_CANCEL_DELETION,
-  UNUSED_KEY_COUNT,
-} from './metric-names';
-
-export {
   DAYS_SINCE_LAST_USE,
   DISABLE_OR_SCHEDULE_DELETION,
   KEY_ID_DIMENSION,
