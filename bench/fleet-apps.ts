@@ -4,7 +4,7 @@ import { App, Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { CmekGrantee, CmekKey } from '../src';
-import { plainKey } from './synth-apps';
+import { PLAIN_USAGE_ACTIONS, plainKey, plainRootAndGuard } from './synth-apps';
 import { synthesizeFleet, tenantId } from '../test/fleet/synth-fleet';
 
 export type FleetKind = 'fleet' | 'cmek' | 'plain';
@@ -75,29 +75,17 @@ function addCmekKey(stack: Stack, i: number): void {
 
 /** The key policy a tenant key renders, written out with aws-cdk-lib alone. */
 function addPlainKey(stack: Stack, i: number): void {
-  const usage = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
   const policy = new iam.PolicyDocument({
     statements: [
-      new iam.PolicyStatement({ sid: 'CmekAccountRoot', principals: [new iam.AccountPrincipal(OWNER)], actions: ['kms:*'], resources: ['*'] }),
-      new iam.PolicyStatement({
-        sid: 'CmekDeletionGuard',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'],
-        resources: ['*'],
-        conditions: {
-          NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': '365' },
-          ArnNotLike: { 'aws:PrincipalArn': [BREAK_GLASS] },
-        },
-      }),
+      ...plainRootAndGuard(OWNER, [BREAK_GLASS]),
       new iam.PolicyStatement({
         sid: 'CmekUsageVendor',
         principals: [new iam.AccountPrincipal(VENDOR)],
-        actions: usage,
+        actions: PLAIN_USAGE_ACTIONS,
         resources: ['*'],
         conditions: { StringEquals: { 'kms:ViaService': [`s3.${REGION}.amazonaws.com`] } },
       }),
-      new iam.PolicyStatement({ sid: 'CmekUsageReader', principals: [new iam.ArnPrincipal(reader(i))], actions: usage, resources: ['*'] }),
+      new iam.PolicyStatement({ sid: 'CmekUsageReader', principals: [new iam.ArnPrincipal(reader(i))], actions: PLAIN_USAGE_ACTIONS, resources: ['*'] }),
     ],
   });
   const scope = new Construct(stack, tenantId(i));

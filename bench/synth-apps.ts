@@ -45,6 +45,32 @@ function addCmekPair(stack: Stack, i: number): void {
   bucket.grantRead(CmekGrantee.account(ANALYTICS));
 }
 
+/** The five CMEK usage actions, as a key policy lists them. */
+export const PLAIN_USAGE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
+
+/** The account-root statement and the deletion guard (365 days, with optional exempt principals) written by hand. */
+export function plainRootAndGuard(owner: string, exemptPrincipalArns?: string[]): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'CmekAccountRoot',
+      principals: [new iam.AccountPrincipal(owner)],
+      actions: ['kms:*'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'CmekDeletionGuard',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'],
+      resources: ['*'],
+      conditions: {
+        NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': '365' },
+        ...(exemptPrincipalArns ? { ArnNotLike: { 'aws:PrincipalArn': exemptPrincipalArns } } : {}),
+      },
+    }),
+  ];
+}
+
 /** A `kms.Key` and its alias with the settings a CmekKey has by default, and the given key policy. */
 export function plainKey(scope: Construct, aliasName: string, description: string, policy: iam.PolicyDocument): kms.Key {
   const key = new kms.Key(scope, 'Key', {
@@ -63,27 +89,13 @@ export function plainKey(scope: Construct, aliasName: string, description: strin
 
 /** The same statements as `addCmekPair` renders, written out by hand, in the same construct paths. */
 function addPlainPair(stack: Stack, i: number): void {
-  const usage = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
   const policy = new iam.PolicyDocument({
     statements: [
-      new iam.PolicyStatement({
-        sid: 'CmekAccountRoot',
-        principals: [new iam.AccountPrincipal(OWNER)],
-        actions: ['kms:*'],
-        resources: ['*'],
-      }),
-      new iam.PolicyStatement({
-        sid: 'CmekDeletionGuard',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'],
-        resources: ['*'],
-        conditions: { NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': '365' } },
-      }),
+      ...plainRootAndGuard(OWNER),
       new iam.PolicyStatement({
         sid: `CmekUsageAccount${VENDOR}`,
         principals: [new iam.AccountPrincipal(VENDOR)],
-        actions: usage,
+        actions: PLAIN_USAGE_ACTIONS,
         resources: ['*'],
       }),
       new iam.PolicyStatement({
