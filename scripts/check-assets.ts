@@ -132,16 +132,22 @@ function embeddedNpmPackages(where: string, buf: Buffer): Found[] {
 
 /** Language READMEs a package carries (a wheel's long description, a Go module's README) that must not show TypeScript. */
 function languageReadmes(artifact: string): Array<{ where: string; text: string }> {
-  if (artifact.endsWith('.whl')) {
-    return [...readZip(fs.readFileSync(artifact))]
-      .filter(([name]) => /\.dist-info\/METADATA$/.test(name))
-      .map(([name, b]) => ({ where: `${artifact}!${name}`, text: b.toString('utf8') }));
-  }
-  if (fs.statSync(artifact).isDirectory()) {
-    return filesUnder(artifact, (f) => path.basename(f) === 'README.md' && fs.existsSync(path.join(path.dirname(f), 'go.mod')))
-      .map((f) => ({ where: f, text: fs.readFileSync(f, 'utf8') }));
-  }
-  return [];
+  const wheelReadmes = (whl: string) => [...readZip(fs.readFileSync(whl))]
+    .filter(([name]) => /\.dist-info\/METADATA$/.test(name))
+    .map(([name, b]) => ({ where: `${whl}!${name}`, text: b.toString('utf8') }));
+  if (!fs.statSync(artifact).isDirectory()) return artifact.endsWith('.whl') ? wheelReadmes(artifact) : [];
+  const goReadmes = filesUnder(artifact, (f) => path.basename(f) === 'README.md' && fs.existsSync(path.join(path.dirname(f), 'go.mod')))
+    .map((f) => ({ where: f, text: fs.readFileSync(f, 'utf8') }));
+  return [...filesUnder(artifact, (f) => f.endsWith('.whl')).flatMap(wheelReadmes), ...goReadmes];
+}
+
+/**
+ * Fenced samples that are TypeScript: fenced as such, or TypeScript under another language's fence (what jsii-pacmak
+ * writes for a sample it has no translation of). `import {` and `new Foo(` are TypeScript in neither Python nor Go.
+ */
+export function typeScriptSamples(markdown: string): number {
+  const blocks = [...markdown.matchAll(/^\s*```(\w*)[^\n]*\n(.*?)^\s*```/gms)];
+  return blocks.filter(([, lang, body]) => /^(ts|typescript)$/.test(lang) || /^\s*import \{|\bnew [A-Z]\w*\(/m.test(body)).length;
 }
 
 /** One line per problem with an artifact: a missing or different bundle, TypeScript left in a language README. */
@@ -160,7 +166,7 @@ export function checkArtifact(artifact: string, assets: string[]): string[] {
     }
   }
   for (const { where, text } of languageReadmes(artifact)) {
-    const ts = (text.match(/^\s*```(ts|typescript)\b/gm) ?? []).length;
+    const ts = typeScriptSamples(text);
     if (ts > 0) problems.push(`${where}: ${ts} TypeScript sample(s) left untranslated (run \`jsii-rosetta extract\` before packaging)`);
   }
   return problems;
