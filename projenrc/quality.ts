@@ -36,8 +36,12 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
     receiveArgs: true,
   });
   project.addTask('smoke:python', {
-    description: 'Build the Python wheel, install it into a fresh virtualenv and compare a Python-synthesized stack with the TypeScript one',
+    description: 'Build the Python wheel, install it into a fresh virtualenv, synthesize the example app in Python (cdk-nag included) and compare every template with TypeScript\'s',
     exec: 'bash scripts/smoke-python.sh',
+  });
+  project.addTask('smoke:go', {
+    description: 'Build the Go module, synthesize a key, bucket and envelope-encrypted object from Go and compare the template with its TypeScript twin',
+    exec: 'bash scripts/smoke-go.sh',
   });
 
   // Scripts hold the gates' logic, and the smoke test has a TypeScript twin: type-check and lint them like the rest.
