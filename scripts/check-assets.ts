@@ -8,7 +8,6 @@
 // The expected bundles come from the `bundle` task projen writes (every `--outfile=` of the tasks it spawns) and the
 // package's `bin` entries; every `src/**/*.lambda.ts` must be one of the bundle task's entry points.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
