@@ -40,7 +40,7 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
     exec: 'bash scripts/smoke-python.sh',
   });
   project.addTask('smoke:go', {
-    description: 'Build the Go module, synthesize a key, bucket and envelope-encrypted object from Go and compare the template with its TypeScript twin',
+    description: 'Build the Go module, synthesize a key, bucket, envelope-encrypted object, deletion monitor and usage auditor from Go and compare the template with its TypeScript twin',
     exec: 'bash scripts/smoke-go.sh',
   });
 

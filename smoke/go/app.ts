@@ -1,7 +1,16 @@
-// TypeScript twin of main.go: the key, bucket and envelope-encrypted object the Go bindings must reproduce.
+// TypeScript twin of main.go: the key, bucket, envelope-encrypted object and monitoring the Go bindings must reproduce.
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { CmekAction, CmekBucket, CmekGrantee, CmekKey, EnvelopeEncryptedObject, EnvelopeSource } from '../../src';
+import {
+  CmekAction,
+  CmekBucket,
+  CmekGrantee,
+  CmekKey,
+  EnvelopeEncryptedObject,
+  EnvelopeSource,
+  KeyDeletionMonitor,
+  KeyUsageAuditor,
+} from '../../src';
 
 const app = new App({ analyticsReporting: false });
 const stack = new Stack(app, 'CmekGoSmoke', { env: { account: '999999999999', region: 'eu-west-1' } });
@@ -26,5 +35,8 @@ new EnvelopeEncryptedObject(stack, 'VendorManifest', {
   encryptionContext: { vendor: 'acme' },
   contentType: 'application/json',
 });
+
+const monitor = new KeyDeletionMonitor(stack, 'KeyDeletionMonitor', { keys: [key] });
+new KeyUsageAuditor(stack, 'KeyUsageAuditor', { thresholdDays: 365, aliasPrefix: 'alias/cmek/', topic: monitor.topic });
 
 app.synth();

@@ -1,5 +1,5 @@
-// Go smoke app: a CmekKey with grantees and the deletion guard, a CmekBucket and an EnvelopeEncryptedObject, built
-// from the Go module `npx projen package:go` writes. Same stack, ids and values as app.ts: the smoke test compares
+// Go smoke app: a CmekKey with grantees and the deletion guard, a CmekBucket, an EnvelopeEncryptedObject, and the
+// deletion monitor and usage auditor around them, built from the Go module `npx projen package:go` writes. Same stack, ids and values as app.ts: the smoke test compares
 // the two templates.
 package main
 
@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdk-cmek/cdk-cmek-go/cdkcmek"
 )
@@ -51,6 +52,15 @@ func main() {
 		Source:            cdkcmek.EnvelopeSource_FromFile(jsii.String(seed)),
 		EncryptionContext: &map[string]*string{"vendor": jsii.String("acme")},
 		ContentType:       jsii.String("application/json"),
+	})
+
+	monitor := cdkcmek.NewKeyDeletionMonitor(stack, jsii.String("KeyDeletionMonitor"), &cdkcmek.KeyDeletionMonitorProps{
+		Keys: &[]awskms.IKey{key},
+	})
+	cdkcmek.NewKeyUsageAuditor(stack, jsii.String("KeyUsageAuditor"), &cdkcmek.KeyUsageAuditorProps{
+		ThresholdDays: jsii.Number(365),
+		AliasPrefix:   jsii.String("alias/cmek/"),
+		Topic:         monitor.Topic(),
 	})
 
 	app.Synth(nil)
