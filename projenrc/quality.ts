@@ -1,5 +1,5 @@
 // Quality gates on synthesized templates and the jsii packages: tasks wired into the project by .projenrc.ts.
-import { awscdk } from 'projen';
+import { awscdk, Task } from 'projen';
 
 /** ts-node without type-checking: the test command type-checks `scripts/` with everything else first. */
 const TS_NODE = 'ts-node --transpile-only --project tsconfig.dev.json';
@@ -22,21 +22,26 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
   project.testTask.spawn(integSnapshot);
   project.testTask.spawn(lintTemplates);
 
-  project.addTask('rosetta:check', {
-    description: 'Compile every TypeScript sample in the README and the API docs (jsii-rosetta --strict); needs `compile` first',
+  const rosetta = project.addTask('rosetta:check', {
+    description: 'Compile every TypeScript sample in the README and the API docs (jsii-rosetta --strict) and keep their translations in .jsii.tabl.json, where jsii-pacmak reads them; needs `compile` first',
     exec: 'jsii-rosetta extract --strict',
   });
   // jsii-pacmak's Go module would require the aws-cdk-lib installed for development; build it against the peer
   // dependency's minimum instead, as the Python and Java packages declare it.
   project.tasks.tryFind('package:go')?.reset('bash scripts/package-go.sh');
+  guardPackaging(project, rosetta);
   project.addTask('test:cdk-floor', {
     description: 'Run the construct tests against the lowest aws-cdk-lib the peer dependency accepts (what Java and Go users get)',
     exec: 'bash scripts/test-cdk-floor.sh',
     receiveArgs: true,
   });
   project.addTask('smoke:python', {
-    description: 'Build the Python wheel, install it into a fresh virtualenv and compare a Python-synthesized stack with the TypeScript one',
+    description: 'Build the Python wheel, install it into a fresh virtualenv, synthesize the example app in Python (cdk-nag included) and compare every template with TypeScript\'s',
     exec: 'bash scripts/smoke-python.sh',
+  });
+  project.addTask('smoke:go', {
+    description: 'Build the Go module, synthesize a key, bucket, envelope-encrypted object, deletion monitor and usage auditor from Go and compare the template with its TypeScript twin',
+    exec: 'bash scripts/smoke-go.sh',
   });
 
   // Scripts hold the gates' logic, and the smoke test has a TypeScript twin: type-check and lint them like the rest.
@@ -57,4 +62,25 @@ export function addQualityGates(project: awscdk.AwsCdkConstructLibrary): void {
   project.addPackageIgnore('/test-reports/');
   project.addPackageIgnore('/requirements-dev.txt');
   project.addPackageIgnore('/interop/');
+}
+
+/** Where each jsii target's package lands, for the check that it carries the bundles (none for .NET: its npm package is embedded in a DLL). */
+const PACKAGE_OUTPUT: Record<string, string | undefined> = { js: 'dist/js', python: 'dist/python', java: 'dist/java', go: 'dist/go', dotnet: undefined };
+
+/**
+ * Every `package:*` task builds the Lambda and CLI bundles when they are missing or stale and refuses to run without
+ * them (`compile` alone does not bundle), translates the samples for the other languages' READMEs, and checks that the
+ * package it built carries every bundle.
+ */
+function guardPackaging(project: awscdk.AwsCdkConstructLibrary, rosetta: Task): void {
+  const checkAssets = `${TS_NODE} scripts/check-assets.ts`;
+  for (const [target, output] of Object.entries(PACKAGE_OUTPUT)) {
+    const task = project.tasks.tryFind(`package:${target}`);
+    if (!task) continue;
+    const steps = task.steps;
+    task.reset(`${checkAssets} --build`, { name: 'build the bundles if missing or stale, and refuse to package without them' });
+    if (target !== 'js') task.spawn(rosetta, { name: 'translate the README samples for this language' });
+    task.addSteps(...steps);
+    if (output) task.exec(`${checkAssets} ${output}`, { name: 'check that the package carries every bundle' });
+  }
 }
