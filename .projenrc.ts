@@ -183,7 +183,7 @@ new JsonFile(project, 'cdk.json', {
     // The example app loads the handler bundles as assets: build them first when missing or older than src/, so
     // `npx cdk synth` works on a fresh clone. ts-node only transpiles (a synth in seconds, not minutes): `npm test`
     // type-checks the example app with everything else.
-    app: 'node scripts/ensure-bundles.js && npx ts-node --transpile-only --prefer-ts-exts examples/app.ts',
+    app: 'npx ts-node --transpile-only --project tsconfig.dev.json scripts/check-assets.ts --build && npx ts-node --transpile-only --prefer-ts-exts examples/app.ts',
     context: {
       '@aws-cdk/core:checkSecretUsage': true,
       '@aws-cdk/aws-iam:minimizePolicies': true,

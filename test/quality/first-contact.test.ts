@@ -40,7 +40,7 @@ describe('first contact', () => {
   test('GIVEN a checkout without bundles WHEN the cdk.json app runs its build step THEN every bundle the constructs load is built', () => {
     const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { app: string };
     const [buildStep] = cdkJson.app.split('&&').map((s) => s.trim());
-    expect(buildStep).toBe('node scripts/ensure-bundles.js');
+    expect(buildStep).toMatch(/scripts\/check-assets\.ts --build$/);
 
     // A copy of what a fresh clone has (sources, projen's task list, node_modules) and no assets/.
     const clone = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cmek-first-contact-'));
@@ -49,11 +49,15 @@ describe('first contact', () => {
         fs.cpSync(path.join(ROOT, entry), path.join(clone, entry), { recursive: true });
       }
       fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
-      const check = () => spawnSync('node', ['scripts/ensure-bundles.js', '--check'], { cwd: clone, encoding: 'utf8' });
+      const check = () =>
+        spawnSync(path.join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', '--project', 'tsconfig.dev.json', 'scripts/check-assets.ts'], {
+          cwd: clone,
+          encoding: 'utf8',
+        });
 
       const before = check();
       expect(before.status).toBe(1);
-      expect(before.stderr).toMatch(/missing bundles: .*assets\/envelope\/envelope\.lambda\/index\.js/);
+      expect(before.stderr).toMatch(/assets\/envelope\/envelope\.lambda\/index\.js is missing or empty/);
 
       const build = spawnSync('bash', ['-c', buildStep], { cwd: clone, encoding: 'utf8', timeout: 300_000 });
       expect(build.status).toBe(0);
