@@ -31,10 +31,12 @@ export interface KeyDeletionMonitorProps {
   readonly cloudTrailLogGroup?: logs.ILogGroup;
 
   /**
-   * The SNS topic that receives the alarms and the deletion notices. An encrypted topic's key policy must let
-   * `cloudwatch.amazonaws.com` and `events.amazonaws.com` use the key (`kms:Decrypt`, `kms:GenerateDataKey*`).
+   * The SNS topic that receives the alarms and the deletion notices. The monitor adds to its policy an Allow for
+   * `cloudwatch.amazonaws.com` (its alarms) and `events.amazonaws.com` (its rule), held to this account and those
+   * ARNs. An encrypted topic's key policy must let both services use the key (`kms:Decrypt`,
+   * `kms:GenerateDataKey*`), with no source condition on EventBridge's grant.
    *
-   * @default - a topic encrypted with a new KMS key whose policy allows exactly that
+   * @default - a topic encrypted with a new `CmekKey` whose policy allows exactly that
    */
   readonly topic?: sns.ITopic;
 
@@ -47,7 +49,8 @@ export interface KeyDeletionMonitorProps {
   readonly keys?: kms.IKey[];
 
   /**
-   * Prefix of the alarm names (`<prefix>-KeyPendingDeletionErrors`, ...).
+   * Prefix of the alarm names (`<prefix>-KeyPendingDeletionErrors`, ...). When another monitor in the app, account
+   * and region has the same prefix, each one's construct path follows the prefix (`<prefix>-<path>-...`).
    *
    * @default - `CdkCmek-<stack name>`
    */

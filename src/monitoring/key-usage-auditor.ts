@@ -57,9 +57,10 @@ export interface KeyUsageAuditorProps {
   readonly tagValue?: string;
 
   /**
-   * The SNS topic the alarms notify. An encrypted topic's key policy must let `cloudwatch.amazonaws.com` use it.
+   * The SNS topic the alarms notify. The auditor adds to its policy an Allow for `cloudwatch.amazonaws.com`, held
+   * to this account and its alarms' ARNs; an encrypted topic's key policy must let that service use the key.
    *
-   * @default - a topic encrypted with a new KMS key
+   * @default - a topic encrypted with a new `CmekKey`, which CloudWatch (these alarms) and EventBridge may use
    */
   readonly topic?: sns.ITopic;
 
