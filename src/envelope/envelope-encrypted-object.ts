@@ -70,9 +70,11 @@ export interface EnvelopeEncryptedObjectProps {
   readonly contentType?: string;
 
   /**
-   * What happens to the object version this resource wrote when the resource is deleted or replaced: `DESTROY`
-   * deletes that version only (never other versions or objects); `RETAIN`, `RETAIN_ON_UPDATE_OR_DELETE` and
-   * `SNAPSHOT` leave it. A policy set later by `applyRemovalPolicy` or by an aspect (`RemovalPolicies.of()`) counts too.
+   * What happens to the object version this resource wrote when the resource is deleted or replaced.
+   *
+   * `DESTROY` deletes that version only (never other versions or objects). `RETAIN`, `RETAIN_ON_UPDATE_OR_DELETE`
+   * and `SNAPSHOT` leave it. A policy set later by `applyRemovalPolicy` or by an aspect (`RemovalPolicies.of()`)
+   * counts too.
    *
    * @default RemovalPolicy.DESTROY
    */
