@@ -1,6 +1,6 @@
 // EnvelopeEncryptedObject: an S3 object written at deploy time, envelope-encrypted under a KMS key in an S3 Encryption Client format.
 import * as path from 'node:path';
-import { CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnElement, CfnResource, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -70,8 +70,11 @@ export interface EnvelopeEncryptedObjectProps {
   readonly contentType?: string;
 
   /**
-   * What happens to the object version this resource wrote when the resource is deleted or replaced:
-   * `DESTROY` deletes that version only (never other versions or objects), `RETAIN` leaves it.
+   * What happens to the object version this resource wrote when the resource is deleted or replaced.
+   *
+   * `DESTROY` deletes that version only (never other versions or objects). `RETAIN`, `RETAIN_ON_UPDATE_OR_DELETE`
+   * and `SNAPSHOT` leave it. A policy set later by `applyRemovalPolicy` or by an aspect (`RemovalPolicies.of()`)
+   * counts too.
    *
    * @default RemovalPolicy.DESTROY
    */
@@ -112,6 +115,7 @@ export class EnvelopeEncryptedObject extends Construct {
     const fullContext = { ...context, 'aws:x-amz-cek-alg': CEK_ALG_CONTEXT_VALUE[format] };
     provider.grant(this.statements(props, fullContext, source.statements));
 
+    let cfn: CfnResource | undefined;
     const properties: EnvelopeProperties = {
       Bucket: props.bucket.bucketName,
       ObjectKey: props.objectKey,
@@ -120,13 +124,17 @@ export class EnvelopeEncryptedObject extends Construct {
       EncryptionContext: context,
       Source: source.spec,
       ContentType: props.contentType,
-      Retain: String((props.removalPolicy ?? RemovalPolicy.DESTROY) === RemovalPolicy.RETAIN),
+      // Read once synthesis has applied every removal policy (prop, applyRemovalPolicy, aspects).
+      Retain: Lazy.string({ produce: () => String(keepsData(cfn!)) }),
     };
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CmekEnvelopeObject',
       properties: properties as unknown as Record<string, unknown>,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
+    cfn = resource.node.defaultChild as CfnResource;
+    withoutSnapshot(cfn);
     // Permissions first, and kept until the object is gone: Delete needs them too.
     resource.node.addDependency(provider.policy);
 
@@ -135,6 +143,14 @@ export class EnvelopeEncryptedObject extends Construct {
     this.etag = resource.getAttString(ATTRIBUTES.etag);
     this.keyArn = resource.getAttString(ATTRIBUTES.keyArn);
     this.ciphertextSha256 = resource.getAttString(ATTRIBUTES.ciphertextSha256);
+  }
+
+  /**
+   * Sets what happens to the object version this resource wrote when the resource is deleted or replaced, as
+   * the `removalPolicy` prop does.
+   */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    (this.node.defaultChild as CustomResource).applyRemovalPolicy(policy);
   }
 
   /** Least privilege: this object's key name, this key with this exact context, this source. */
@@ -217,6 +233,26 @@ export class EnvelopeEncryptedObject extends Construct {
       );
     }
   }
+}
+
+/**
+ * Whether the object must outlive the resource: anything but a plain Delete, on stack deletion or on replacement,
+ * asks to keep data (`RETAIN_ON_UPDATE_OR_DELETE` is `RetainExceptOnCreate` + `Retain`; `SNAPSHOT` has no meaning
+ * for an S3 object and is taken as keep).
+ */
+function keepsData(cfn: CfnResource): boolean {
+  const deletes = (p: CfnDeletionPolicy | undefined) => p === undefined || p === CfnDeletionPolicy.DELETE;
+  return !(deletes(cfn.cfnOptions.deletionPolicy) && deletes(cfn.cfnOptions.updateReplacePolicy));
+}
+
+/**
+ * CloudFormation snapshots only the resource types that support it; a custom resource does not, so `Snapshot`
+ * becomes `Retain`, whichever way it was set.
+ */
+function withoutSnapshot(cfn: CfnResource): void {
+  const retainSnapshot = (p: CfnDeletionPolicy | undefined) => (p === CfnDeletionPolicy.SNAPSHOT ? CfnDeletionPolicy.RETAIN : p);
+  cfn.addOverride('DeletionPolicy', Lazy.any({ produce: () => retainSnapshot(cfn.cfnOptions.deletionPolicy) }));
+  cfn.addOverride('UpdateReplacePolicy', Lazy.any({ produce: () => retainSnapshot(cfn.cfnOptions.updateReplacePolicy) }));
 }
 
 /** The one handler, policy and Provider every EnvelopeEncryptedObject of a stack shares. */

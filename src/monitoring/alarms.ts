@@ -1,23 +1,19 @@
-// The one place monitoring alarms are made: naming (`<prefix>-<name>`), thresholds on counts, missing data, SNS action.
-import { Stack } from 'aws-cdk-lib';
+// The one place monitoring alarms are made: naming, thresholds on counts, missing data, the SNS action and its permission.
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { MonitoringNames } from './naming';
+import { TopicPublishers } from './notification-topic';
 
 export interface CountAlarmOptions {
-  /** Alarm name prefix; the full name is `<prefix>-<name>`. */
-  readonly prefix: string;
-  /** The name after the prefix, part of the public API once released. */
+  /** The construct's names; the alarm is named `<names.base>-<name>`. */
+  readonly names: MonitoringNames;
+  /** The name after the base, part of the public API once released. */
   readonly name: string;
   readonly metric: cloudwatch.IMetric;
   readonly description: string;
   readonly topic: sns.ITopic;
-}
-
-/** `CdkCmek-<stack name>` unless the user chose a prefix. */
-export function alarmPrefix(scope: Construct, prefix?: string): string {
-  return prefix ?? `CdkCmek-${Stack.of(scope).stackName}`;
 }
 
 /**
@@ -25,8 +21,9 @@ export function alarmPrefix(scope: Construct, prefix?: string): string {
  * data points when something happened (or, for the audit, when a run completed; its failures alarm separately).
  */
 export function countAlarm(scope: Construct, id: string, options: CountAlarmOptions): cloudwatch.Alarm {
+  const alarmName = options.names.name(options.name);
   const alarm = new cloudwatch.Alarm(scope, id, {
-    alarmName: `${options.prefix}-${options.name}`,
+    alarmName,
     alarmDescription: options.description,
     metric: options.metric,
     threshold: 1,
@@ -35,5 +32,6 @@ export function countAlarm(scope: Construct, id: string, options: CountAlarmOpti
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   alarm.addAlarmAction(new cw_actions.SnsAction(options.topic));
+  TopicPublishers.of(options.topic).allowAlarm(alarmName);
   return alarm;
 }

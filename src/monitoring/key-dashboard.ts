@@ -53,6 +53,9 @@ export class KeyDashboard extends Construct {
         markdown: '# Customer-managed keys\nDeletion risks from CloudTrail, and how long each key has gone unused.',
         width: 24,
         height: 2,
+        // aws-cdk-lib 2.263 leaves the background out and later releases write their default: set it, so every
+        // supported release synthesizes the same dashboard.
+        background: cloudwatch.TextWidgetBackground.TRANSPARENT,
       }),
     );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Key alarms', alarms, width: 24, height: 3 }));

@@ -1,16 +1,13 @@
 // KeyDeletionMonitor: CloudTrail metric filters, alarms and an EventBridge rule that warn before a key still in use is lost.
-import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { alarmPrefix, countAlarm } from './alarms';
+import { countAlarm } from './alarms';
 import {
   DISABLE_OR_SCHEDULE_DELETION_PATTERN,
   PENDING_DELETION_PATTERN,
@@ -18,21 +15,9 @@ import {
 } from './deletion-patterns';
 import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from './metric-names';
 import { KeyMetrics } from './metrics';
-import { createNotificationTopic } from './notification-topic';
-import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
-
-/**
- * The trail bucket and its access-log bucket: SSE-S3 (S3 delivers server access logs only to such a bucket, and
- * CloudTrail's log files are encrypted with the trail's key already), TLS 1.2 only, private, versioned, no ACLs.
- */
-const LOG_BUCKET: s3.BucketProps = {
-  encryption: s3.BucketEncryption.S3_MANAGED,
-  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-  enforceSSL: true,
-  minimumTLSVersion: 1.2,
-  versioned: true,
-  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-};
+import { createMonitorTrail } from './monitor-trail';
+import { MonitoringNames } from './naming';
+import { createNotificationTopic, TopicPublishers, TopicTarget } from './notification-topic';
 
 /** Properties of a `KeyDeletionMonitor`. */
 export interface KeyDeletionMonitorProps {
@@ -46,10 +31,12 @@ export interface KeyDeletionMonitorProps {
   readonly cloudTrailLogGroup?: logs.ILogGroup;
 
   /**
-   * The SNS topic that receives the alarms and the deletion notices. An encrypted topic's key policy must let
-   * `cloudwatch.amazonaws.com` and `events.amazonaws.com` use the key (`kms:Decrypt`, `kms:GenerateDataKey*`).
+   * The SNS topic that receives the alarms and the deletion notices. The monitor adds to its policy an Allow for
+   * `cloudwatch.amazonaws.com` (its alarms) and `events.amazonaws.com` (its rule), held to this account and those
+   * ARNs. An encrypted topic's key policy must let both services use the key (`kms:Decrypt`,
+   * `kms:GenerateDataKey*`), with no source condition on EventBridge's grant.
    *
-   * @default - a topic encrypted with a new KMS key whose policy allows exactly that
+   * @default - a topic encrypted with a new `CmekKey` whose policy allows exactly that
    */
   readonly topic?: sns.ITopic;
 
@@ -62,7 +49,8 @@ export interface KeyDeletionMonitorProps {
   readonly keys?: kms.IKey[];
 
   /**
-   * Prefix of the alarm names (`<prefix>-KeyPendingDeletionErrors`, ...).
+   * Prefix of the alarm names (`<prefix>-KeyPendingDeletionErrors`, ...). When another monitor in the app, account
+   * and region has the same prefix, each one's construct path follows the prefix (`<prefix>-<path>-...`).
    *
    * @default - `CdkCmek-<stack name>`
    */
@@ -105,17 +93,17 @@ export class KeyDeletionMonitor extends Construct {
   /** The EventBridge rule that sends the ScheduleKeyDeletion notice. */
   public readonly scheduleDeletionRule: events.Rule;
 
-  private readonly alarmNamePrefix: string;
+  private readonly names: MonitoringNames;
 
   constructor(scope: Construct, id: string, props: KeyDeletionMonitorProps = {}) {
     super(scope, id);
-    this.alarmNamePrefix = alarmPrefix(this, props.alarmNamePrefix);
+    this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix);
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key deletion monitor');
 
     if (props.cloudTrailLogGroup) {
       this.logGroup = props.cloudTrailLogGroup;
     } else {
-      const created = this.createTrail(props);
+      const created = createMonitorTrail(this, props);
       this.trail = created.trail;
       this.logGroup = created.logGroup;
     }
@@ -152,15 +140,17 @@ export class KeyDeletionMonitor extends Construct {
         },
       },
     });
+    TopicPublishers.of(this.topic).allowRule(this.scheduleDeletionRule);
     this.scheduleDeletionRule.addTarget(
-      new targets.SnsTopic(this.topic, {
-        message: events.RuleTargetInput.fromText(
+      new TopicTarget(
+        this.topic,
+        events.RuleTargetInput.fromText(
           `KMS key ${events.EventField.fromPath('$.detail.requestParameters.keyId')} was scheduled for deletion by ` +
             `${events.EventField.fromPath('$.detail.userIdentity.arn')} in ${events.EventField.fromPath('$.region')} ` +
             `(pending window: ${events.EventField.fromPath('$.detail.requestParameters.pendingWindowInDays')} days). ` +
             'Cancel with CancelKeyDeletion if the key is still needed.',
         ),
-      }),
+      ),
     );
   }
 
@@ -195,109 +185,6 @@ export class KeyDeletionMonitor extends Construct {
   }
 
   private alarm(id: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm {
-    return countAlarm(this, id, { prefix: this.alarmNamePrefix, name: metric.metricName, metric, description, topic: this.topic });
-  }
-
-  private createTrail(props: KeyDeletionMonitorProps): { trail: cloudtrail.Trail; logGroup: logs.LogGroup } {
-    const stack = Stack.of(this);
-    const key = new kms.Key(this, 'TrailKey', {
-      description: 'Encrypts the key deletion monitor trail and its CloudWatch Logs log group',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // CloudWatch Logs encrypts with the key only for log groups of this account and region.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchLogs',
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
-        },
-      }),
-    );
-    // CloudTrail encrypts log files only for trails of this account.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudTrailEncrypt',
-        principals: [new iam.ServicePrincipal('cloudtrail.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: {
-          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${stack.partition}:cloudtrail:*:${stack.account}:trail/*` },
-        },
-      }),
-    );
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudTrailDescribe',
-        principals: [new iam.ServicePrincipal('cloudtrail.amazonaws.com')],
-        actions: ['kms:DescribeKey'],
-        resources: ['*'],
-      }),
-    );
-
-    const logGroup = new logs.LogGroup(this, 'TrailLogGroup', {
-      encryptionKey: key,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    const ownAccessLogs = props.trailAccessLogsBucket === undefined;
-    const accessLogs = props.trailAccessLogsBucket ?? this.createAccessLogsBucket(stack);
-    const bucket = new s3.Bucket(this, 'TrailBucket', {
-      ...LOG_BUCKET,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'trail-bucket/',
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    if (ownAccessLogs) {
-      // aws-cdk-lib cannot add the logging grant to a referenced bucket and says so; ours carries that grant already.
-      // A bucket passed in as `trailAccessLogsBucket` keeps the warning: its owner must grant the logging service.
-      Annotations.of(bucket).acknowledgeWarning(
-        '@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
-        'The access-log bucket the monitor creates grants logging.s3.amazonaws.com by its own bucket policy',
-      );
-    }
-
-    const trail = new cloudtrail.Trail(this, 'Trail', {
-      bucket,
-      encryptionKey: key,
-      enableFileValidation: true,
-      isMultiRegionTrail: true,
-      includeGlobalServiceEvents: true,
-      sendToCloudWatchLogs: true,
-      cloudWatchLogGroup: logGroup,
-      managementEvents: cloudtrail.ReadWriteType.ALL,
-    });
-    ignoreCfnLint(trail, ['W3005'], 'aws-cdk-lib makes the trail depend on its CloudWatch Logs role explicitly; the extra DependsOn is harmless.');
-    return { trail, logGroup };
-  }
-
-  /**
-   * The access-log destination grants the S3 logging service by bucket policy and stays `BucketOwnerEnforced`
-   * (no ACLs); it is handed to the trail bucket as a reference so CDK does not fall back to an ACL grant.
-   */
-  private createAccessLogsBucket(stack: Stack): s3.IBucket {
-    const bucket = new s3.Bucket(this, 'TrailAccessLogsBucket', {
-      ...LOG_BUCKET,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    skipCheckov(bucket, [{ id: 'CKV_AWS_18', reason: 'This bucket is the destination of the trail bucket access logs; logging it to itself would loop.' }]);
-    bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowS3ServerAccessLogs',
-        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-        actions: ['s3:PutObject'],
-        resources: [bucket.arnForObjects('trail-bucket/*')],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
-    return s3.Bucket.fromBucketAttributes(this, 'TrailAccessLogsDestination', {
-      bucketArn: bucket.bucketArn,
-      bucketName: bucket.bucketName,
-    });
+    return countAlarm(this, id, { names: this.names, name: metric.metricName, metric, description, topic: this.topic });
   }
 }

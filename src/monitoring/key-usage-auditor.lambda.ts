@@ -1,6 +1,7 @@
 // KeyUsageAuditor handler: audits the customer-managed keys of its account and region, publishes DaysSinceLastUse and UnusedKeyCount.
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from './metric-names';
 import { auditKeys, validateThresholdDays, type AuditClock } from '../cli/audit-core';
 import { publishAuditMetrics } from '../cli/audit-metrics';
 
@@ -29,7 +30,22 @@ export async function handler(_event?: unknown, _context?: unknown, clock?: Audi
     tagValue: env.TAG_VALUE || undefined,
     clock,
   });
-  const requests = await publishAuditMetrics(cloudwatch, report, new Date(report.generatedAt));
+  const timestamp = new Date(report.generatedAt);
+  let requests = await publishAuditMetrics(cloudwatch, report, timestamp);
+  if (env.AUDITOR_NAME) {
+    // This auditor's own count, which its alarm reads: another auditor's threshold or filters never set it off.
+    await cloudwatch.send(new PutMetricDataCommand({
+      Namespace: METRIC_NAMESPACE,
+      MetricData: [{
+        MetricName: UNUSED_KEY_COUNT,
+        Dimensions: [{ Name: AUDITOR_DIMENSION, Value: env.AUDITOR_NAME }],
+        Value: report.unusedKeyCount,
+        Unit: StandardUnit.Count,
+        Timestamp: timestamp,
+      }],
+    }));
+    requests += 1;
+  }
   const summary: AuditSummary = {
     audited: report.keys.length,
     unusedKeyCount: report.unusedKeyCount,

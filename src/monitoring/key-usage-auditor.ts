@@ -9,9 +9,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { alarmPrefix, countAlarm } from './alarms';
-import { METRIC_NAMESPACE } from './metric-names';
+import { countAlarm } from './alarms';
+import { AUDITOR_DIMENSION, METRIC_NAMESPACE } from './metric-names';
 import { KeyMetrics } from './metrics';
+import { MonitoringNames } from './naming';
 import { createNotificationTopic } from './notification-topic';
 import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
@@ -56,14 +57,16 @@ export interface KeyUsageAuditorProps {
   readonly tagValue?: string;
 
   /**
-   * The SNS topic the alarms notify. An encrypted topic's key policy must let `cloudwatch.amazonaws.com` use it.
+   * The SNS topic the alarms notify. The auditor adds to its policy an Allow for `cloudwatch.amazonaws.com`, held
+   * to this account and its alarms' ARNs; an encrypted topic's key policy must let that service use the key.
    *
-   * @default - a topic encrypted with a new KMS key
+   * @default - a topic encrypted with a new `CmekKey`, which CloudWatch (these alarms) and EventBridge may use
    */
   readonly topic?: sns.ITopic;
 
   /**
-   * Prefix of the alarm names (`<prefix>-UnusedKeyCount`, `<prefix>-KeyUsageAuditErrors`).
+   * Prefix of the alarm names (`<prefix>-UnusedKeyCount`, `<prefix>-KeyUsageAuditErrors`). When another auditor
+   * in the app, account and region has the same prefix, each one's construct path follows the prefix.
    *
    * @default - `CdkCmek-<stack name>`
    */
@@ -94,6 +97,10 @@ export class KeyUsageAuditor extends Construct {
   public readonly auditErrorsAlarm: cloudwatch.Alarm;
   /** The threshold in days. */
   public readonly thresholdDays: number;
+  /**
+   * This auditor's name: the `Auditor` dimension of its own `UnusedKeyCount`, and the start of its alarm names.
+   */
+  public readonly auditorName: string;
 
   constructor(scope: Construct, id: string, props: KeyUsageAuditorProps = {}) {
     super(scope, id);
@@ -101,6 +108,8 @@ export class KeyUsageAuditor extends Construct {
     this.validateThresholdDays();
     this.validateTagFilter(props);
     const stack = Stack.of(this);
+    const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix);
+    this.auditorName = names.base;
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
 
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
@@ -121,6 +130,7 @@ export class KeyUsageAuditor extends Construct {
       logGroup,
       environment: {
         THRESHOLD_DAYS: String(this.thresholdDays),
+        AUDITOR_NAME: this.auditorName,
         ...(props.aliasPrefix ? { ALIAS_PREFIX: props.aliasPrefix } : {}),
         ...(props.tagKey ? { TAG_KEY: props.tagKey } : {}),
         ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
@@ -172,16 +182,15 @@ export class KeyUsageAuditor extends Construct {
       targets: [new targets.LambdaFunction(this.auditFunction, { retryAttempts: 2 })],
     });
 
-    const prefix = alarmPrefix(this, props.alarmNamePrefix);
     this.unusedKeysAlarm = countAlarm(this, 'UnusedKeysAlarm', {
-      prefix,
+      names,
       name: 'UnusedKeyCount',
       metric: this.metricUnusedKeyCount(),
       description: `At least one customer-managed KMS key has not been used for more than ${this.thresholdDays} days: a candidate for review before anyone deletes it.`,
       topic: this.topic,
     });
     this.auditErrorsAlarm = countAlarm(this, 'AuditErrorsAlarm', {
-      prefix,
+      names,
       name: 'KeyUsageAuditErrors',
       metric: this.auditFunction.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
       description: 'The KMS key usage audit failed: DaysSinceLastUse and UnusedKeyCount are stale.',
@@ -189,9 +198,12 @@ export class KeyUsageAuditor extends Construct {
     });
   }
 
-  /** Keys unused for longer than the threshold, per audit run. */
+  /**
+   * Keys unused for longer than this auditor's threshold, per audit run. Its own series (dimension `Auditor`):
+   * auditors with other thresholds or filters publish other counts.
+   */
   public metricUnusedKeyCount(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return KeyMetrics.unusedKeyCount(options);
+    return KeyMetrics.unusedKeyCount({ ...options, dimensionsMap: { ...options.dimensionsMap, [AUDITOR_DIMENSION]: this.auditorName } });
   }
 
   /** Days since the key was last used, as published by this audit. */

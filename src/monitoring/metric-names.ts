@@ -6,6 +6,8 @@ export const METRIC_NAMESPACE = 'CdkCmek';
 export const DAYS_SINCE_LAST_USE = 'DaysSinceLastUse';
 /** Keys unused for longer than the audit threshold, per audit run. */
 export const UNUSED_KEY_COUNT = 'UnusedKeyCount';
+/** The dimension of an auditor's own UnusedKeyCount: its name, so auditors with other thresholds never mix counts. */
+export const AUDITOR_DIMENSION = 'Auditor';
 /** The dimension of per-key metrics: the key id (not the ARN, so dashboards stay readable). */
 export const KEY_ID_DIMENSION = 'KeyId';
 /** KMS calls that failed because the key is pending deletion (from the CloudTrail metric filter). */

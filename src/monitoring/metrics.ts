@@ -47,7 +47,10 @@ export class KeyMetrics {
     });
   }
 
-  /** Keys unused for longer than the audit threshold, as published by the latest audit run. */
+  /**
+   * Keys unused for longer than the audit threshold, as published by the latest audit run of any auditor in the
+   * account and region (a `KeyUsageAuditor`'s own count is `metricUnusedKeyCount()`, dimension `Auditor`).
+   */
   public static unusedKeyCount(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return KeyMetrics.metric(UNUSED_KEY_COUNT, cloudwatch.Stats.MAXIMUM, Duration.days(1), options);
   }

@@ -115,7 +115,7 @@ describe('CmekKeyFleet', () => {
     test('GIVEN a usage auditor scoped by tag WHEN the fleet is made THEN the fleet does not add an alias prefix', () => {
       const { stack } = fleetStack({ aliasPattern: 'alias/x/{tenant}', usageAuditor: { tagKey: 'cmek:tenant', thresholdDays: 90 }, tenants: [{ id: 'acme' }] });
       const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-      expect(fn.Properties.Environment.Variables).toEqual({ TAG_KEY: 'cmek:tenant', THRESHOLD_DAYS: '90' });
+      expect(fn.Properties.Environment.Variables).toEqual({ TAG_KEY: 'cmek:tenant', THRESHOLD_DAYS: '90', AUDITOR_NAME: expect.any(String) });
     });
 
     test('GIVEN a fleet monitor narrowed to keys WHEN the fleet is made THEN it is rejected', () => {

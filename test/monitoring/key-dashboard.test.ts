@@ -43,6 +43,16 @@ describe('KeyDashboard', () => {
     expect(text).toContain('"value":180');
   });
 
+  test('GIVEN any supported aws-cdk-lib WHEN synthesized THEN the text widget states its background (2.263 omits the default, later releases write it)', () => {
+    const app = nagApp();
+    const stack = new Stack(app, 'Dash', { env: { account: '999999999999', region: 'eu-west-1' } });
+    const monitor = new KeyDeletionMonitor(stack, 'Monitor', { cloudTrailLogGroup: logs.LogGroup.fromLogGroupName(stack, 'Trail', 'org-trail') });
+    new KeyDashboard(stack, 'Dashboard', { monitor });
+    app.synth();
+    const textWidget = body(Template.fromStack(stack)).widgets.find((w: any) => w.type === 'text');
+    expect(textWidget.properties.background).toBe('transparent');
+  });
+
   test('GIVEN only a monitor WHEN synthesized THEN there are no audit widgets', () => {
     const app = nagApp();
     const stack = new Stack(app, 'Dash', { env: { account: '999999999999', region: 'eu-west-1' } });

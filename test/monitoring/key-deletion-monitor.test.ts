@@ -83,20 +83,41 @@ describe('KeyDeletionMonitor', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
 
-  test('GIVEN no topic WHEN synthesized THEN the topic is encrypted with a rotating key that alarms and EventBridge may use', () => {
+  test.each([
+    ['topic', (t: Template) => Object.values(t.findResources('AWS::SNS::Topic'))[0].Properties.KmsMasterKeyId['Fn::GetAtt'][0]],
+    ['trail', (t: Template) => Object.values(t.findResources('AWS::CloudTrail::Trail'))[0].Properties.KMSKeyId['Fn::GetAtt'][0]],
+  ])('GIVEN no topic and no log group WHEN synthesized THEN the %s key is a CmekKey: guarded, rotating, 30-day window, retained, aliased', (_what, keyOf) => {
     const { template } = synth(() => ({}));
-    const topics = template.findResources('AWS::SNS::Topic');
-    const [topic] = Object.values(topics);
-    const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const keyId = keyOf(template);
     const key = template.findResources('AWS::KMS::Key')[keyId];
-    expect(key.Properties.EnableKeyRotation).toBe(true);
-    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
-      expect.objectContaining({
-        Effect: 'Allow',
-        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      }),
-    );
+    expect(key).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { EnableKeyRotation: true, RotationPeriodInDays: 365, PendingWindowInDays: 30 },
+    });
+    expect(key.Properties.KeyPolicy.Statement.map((s: any) => s.Sid)).toEqual(expect.arrayContaining(['CmekAccountRoot', 'CmekDeletionGuard']));
+    const alias = Object.values(template.findResources('AWS::KMS::Alias')).find((a) => a.Properties.TargetKeyId['Fn::GetAtt'][0] === keyId)!;
+    expect(alias.Properties.AliasName).toMatch(/^alias\/cdk-cmek\/Monitoring-Monitor-(Topic|Trail)Key-[0-9A-F]{8}$/);
+  });
+
+  test('GIVEN no topic WHEN synthesized THEN the topic key lets CloudWatch (this account\'s monitor alarms only) and EventBridge (unconditioned) use it', () => {
+    const { template } = synth(() => ({}));
+    const [topic] = Object.values(template.findResources('AWS::SNS::Topic'));
+    const key = template.findResources('AWS::KMS::Key')[topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0]];
+    const bySid = Object.fromEntries(key.Properties.KeyPolicy.Statement.map((s: any) => [s.Sid, s]));
+    expect(bySid.AllowCloudWatchAlarmsToUseKey).toMatchObject({
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Condition: { StringEquals: { 'aws:SourceAccount': '999999999999' }, ArnLike: { 'aws:SourceArn': expect.anything() } },
+    });
+    expect(bySid.AllowCloudWatchAlarmsToUseKey.Condition.ArnLike['aws:SourceArn']).toHaveLength(3);
+    expect(bySid.AllowEventBridgeToUseKey).toEqual({
+      Sid: 'AllowEventBridgeToUseKey',
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+    });
   });
 
   test('GIVEN no log group WHEN synthesized THEN a multi-region trail with file validation writes to a KMS-encrypted log group', () => {

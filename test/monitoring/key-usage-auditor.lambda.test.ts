@@ -83,10 +83,24 @@ beforeEach(() => {
   delete process.env.ALIAS_PREFIX;
   delete process.env.TAG_KEY;
   delete process.env.TAG_VALUE;
+  delete process.env.AUDITOR_NAME;
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
 });
 
 describe('key-usage-auditor handler', () => {
+  test('GIVEN an auditor name WHEN run THEN UnusedKeyCount is also published under that auditor, which its alarm reads', async () => {
+    givenKeys([{ id: 'old', lastUsed: daysBefore(400) }, { id: 'new', lastUsed: daysBefore(1) }]);
+    process.env.AUDITOR_NAME = 'CdkCmek-Keys-AuditorA';
+    const summary = await run();
+    const counts = cloudwatch.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData!).filter((d) => d.MetricName === 'UnusedKeyCount');
+    expect(counts.map((d) => [d.Dimensions ?? [], d.Value])).toEqual([
+      [[], 1],
+      [[{ Name: 'Auditor', Value: 'CdkCmek-Keys-AuditorA' }], 1],
+    ]);
+    expect(cloudwatch.commandCalls(PutMetricDataCommand).every((c) => c.args[0].input.Namespace === 'CdkCmek')).toBe(true);
+    expect(summary.putMetricDataRequests).toBe(2);
+  });
+
   test('GIVEN ListKeys and ListAliases over several pages WHEN run THEN every key is audited and aliases from any page are attached', async () => {
     const keys = Array.from({ length: 7 }, (_, i) => ({ id: `k${i}`, lastUsed: daysBefore(i) }));
     givenKeys(keys, 3);

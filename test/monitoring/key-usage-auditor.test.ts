@@ -69,6 +69,8 @@ describe('KeyUsageAuditor', () => {
       AlarmName: 'CdkCmek-Audit-UnusedKeyCount',
       Namespace: 'CdkCmek',
       MetricName: 'UnusedKeyCount',
+      // Its own series: another auditor's threshold or filters never set it off.
+      Dimensions: [{ Name: 'Auditor', Value: 'CdkCmek-Audit' }],
       Statistic: 'Maximum',
       Period: 86400,
       Threshold: 1,
@@ -78,6 +80,7 @@ describe('KeyUsageAuditor', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'CdkCmek-Audit-KeyUsageAuditErrors', MetricName: 'Errors', Namespace: 'AWS/Lambda' });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ AUDITOR_NAME: 'CdkCmek-Audit' }) } });
   });
 
   test('GIVEN a topic WHEN synthesized THEN no topic is created and alarms notify it', () => {
