@@ -102,11 +102,33 @@ export interface AuditOptions {
 
 /** `thresholdDays` checked once, for the Lambda's environment and the CLI's flag alike. */
 export function validateThresholdDays(value: unknown, source = 'thresholdDays'): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+  // Decimal digits only: Number() would also take "1e3", "0x10" and "5.0".
+  const n = typeof value === 'string' ? (/^\s*\d+\s*$/.test(value) ? Number(value) : NaN) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
     throw new Error(`\`${source}\` must be an integer ≥ 1, got: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
   }
   return n;
+}
+
+const ALIAS_PREFIX_CHARS = /^alias\/[a-zA-Z0-9/_-]*$/;
+
+/**
+ * An alias prefix as KMS spells alias names: `alias/` is added when missing (`cmek/` → `alias/cmek/`), so a
+ * prefix never silently matches nothing. Refused: empty, ARNs, wildcards or other characters KMS does not
+ * allow in alias names, and `alias/aws/` (AWS managed keys are never audited).
+ */
+export function normalizeAliasPrefix(value: unknown, source = 'aliasPrefix'): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new Error(`\`${source}\` must be an alias name prefix such as alias/cmek/, got: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
+  const full = value === 'alias' ? 'alias/' : value.startsWith('alias/') ? value : `alias/${value}`;
+  if (!ALIAS_PREFIX_CHARS.test(full)) {
+    throw new Error(`\`${source}\` must be an alias name prefix of letters, digits, /, _ and - (a literal prefix, no wildcards or ARNs), such as alias/cmek/, got: ${JSON.stringify(value)}`);
+  }
+  if (full.toLowerCase().startsWith('alias/aws/')) {
+    throw new Error(`\`${source}\` must not select alias/aws/ (AWS managed keys, which the audit skips), got: ${JSON.stringify(value)}`);
+  }
+  return full;
 }
 
 function isThrottling(err: unknown): boolean {
@@ -169,6 +191,7 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
   const retry = <T>(call: () => Promise<T>, limiter?: RateLimiter) => withThrottlingRetry(call, clock, maxAttempts, limiter);
   const usageLimiter = new RateLimiter(options.requestsPerSecond ?? GET_KEY_LAST_USAGE_PER_SECOND, clock);
   const kms = options.kms;
+  const aliasPrefix = options.aliasPrefix !== undefined ? normalizeAliasPrefix(options.aliasPrefix) : undefined;
 
   const keyIds: string[] = [];
   let marker: string | undefined;
@@ -205,7 +228,7 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
         return undefined;
       }
       const aliases = (aliasesByKey.get(keyId) ?? []).sort();
-      if (options.aliasPrefix && !aliases.some((a) => a.startsWith(options.aliasPrefix!))) {
+      if (aliasPrefix !== undefined && !aliases.some((a) => a.startsWith(aliasPrefix))) {
         skipped.notSelected++;
         return undefined;
       }
