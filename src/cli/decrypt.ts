@@ -6,7 +6,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { checkConnection } from './args';
 import { CliError, EXIT, EXIT_CODES_HELP, oneLine, UsageError, quote } from './exit';
-import { checkOutputPath, MemorySink, PendingFile } from './safe-output';
+import { checkOutputPath, installSignalCleanup, MemorySink, PendingFile } from './safe-output';
 import { EnvelopeFormatError, FormatVersion, RESERVED_CMK_CONTEXT_KEY } from '../envelope/format';
 import { decryptBody } from '../envelope/reader';
 
@@ -248,6 +248,8 @@ export function registerDecryptCommand(program: Command): void {
 
 /** Runs `decrypt` from parsed arguments; returns the exit code. */
 export async function decryptCommand(object: string, o: DecryptCommandOptions, stderr: { write(s: string): unknown }): Promise<number> {
+  // An interrupted run says so and exits 128 + signal, to stdout or to a file alike.
+  installSignalCleanup();
   try {
     const { bucket, key } = parseS3Url(object);
     const context = parseContext(o.context);

@@ -26,7 +26,7 @@ function removeLive(): void {
  * Signal handlers that remove every live temp file, then exit 128 + the signal number as shells do. SIGKILL
  * cannot be caught: a temp file may then remain, 0600 and dot-named beside the target.
  */
-function installHandlers(): void {
+export function installSignalCleanup(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   for (const [signal, n] of Object.entries(SIGNALS)) {
@@ -81,11 +81,17 @@ function safeIsDirectory(p: string): boolean {
   }
 }
 
+async function writeFully(handle: fs.FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length;) {
+    offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
+  }
+}
+
 /** A 0600 temp file in the target's directory, so the final rename never crosses a file system. */
 export class PendingFile {
   /** Creates the temp file; it is removed by `discard`, a signal or process exit until `commit` succeeds. */
   public static async create(target: string, force: boolean): Promise<PendingFile> {
-    installHandlers();
+    installSignalCleanup();
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(8).toString('hex')}.cdk-cmek.tmp`);
     // Registered before it exists: a signal between open and return still removes it.
     live.add(tmp);
@@ -104,7 +110,12 @@ export class PendingFile {
 
   /** A stream into the temp file that leaves the descriptor open for `commit`'s fsync. */
   public stream(): Writable {
-    return this.handle.createWriteStream({ autoClose: false });
+    const handle = this.handle;
+    return new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        writeFully(handle, chunk).then(() => done(), done);
+      },
+    });
   }
 
   /** Flushes to disk and moves the verified file to its name; without `force`, never replaces an existing file. */
