@@ -101,7 +101,8 @@ function log(message: string, fields: Record<string, string | undefined> = {}): 
 }
 
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<HandlerResponse> {
-  const props = event.ResourceProperties as unknown as EnvelopeProperties;
+  // `{}` when absent, so the log line and the failure sentence never throw before the properties are checked.
+  const props = (event.ResourceProperties ?? {}) as unknown as EnvelopeProperties;
   log(`${event.RequestType} started`, { logicalId: event.LogicalResourceId, bucket: props.Bucket, objectKey: props.ObjectKey });
   try {
     // Create and Update are checked whole before any call. Delete is not: it reads only the physical id and

@@ -165,7 +165,9 @@ function parseContext(v: unknown, format: FormatVersion): void {
     if (k.toLowerCase().startsWith('aws:') || k === 'kms_cmk_id') {
       throw new EnvelopePropertiesError(`\`EncryptionContext\` key ${shown(k)} is reserved (aws: prefix, kms_cmk_id): choose another key`);
     }
-    if (!PRINTABLE_ASCII.test(k) || k.length > CONTEXT_KEY_MAX_CHARS) fail('EncryptionContext', `keys of 1 to ${CONTEXT_KEY_MAX_CHARS} printable ASCII characters`, k);
+    if (!PRINTABLE_ASCII.test(k) || k.length > CONTEXT_KEY_MAX_CHARS) {
+      throw new EnvelopePropertiesError(`\`EncryptionContext\` keys must be 1 to ${CONTEXT_KEY_MAX_CHARS} printable ASCII characters, got: ${shown(k)}`);
+    }
     if (typeof value !== 'string' || !PRINTABLE_ASCII.test(value) || value.length > CONTEXT_VALUE_MAX_CHARS) {
       fail(`EncryptionContext.${k}`, `a string of 1 to ${CONTEXT_VALUE_MAX_CHARS} printable ASCII characters`, value);
     }

@@ -13,9 +13,9 @@ import { alarmPrefix, countAlarm } from './alarms';
 import { METRIC_NAMESPACE } from './metric-names';
 import { KeyMetrics } from './metrics';
 import { createNotificationTopic } from './notification-topic';
+import { normalizeAliasPrefix } from '../private/alias-prefix';
 import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
-import { normalizeAliasPrefix } from '../private/alias-prefix';
 import { validateInteger } from '../private/validate';
 
 /** Properties of a `KeyUsageAuditor`. */
@@ -102,7 +102,9 @@ export class KeyUsageAuditor extends Construct {
     this.validateThresholdDays();
     this.validateTagFilter(props);
     // Normalised as KMS spells alias names: `cmek/` would otherwise match no alias and audit nothing.
-    const aliasPrefix = props.aliasPrefix === undefined || Token.isUnresolved(props.aliasPrefix) ? props.aliasPrefix : normalizeAliasPrefix(props.aliasPrefix);
+    const aliasPrefix = props.aliasPrefix === undefined || Token.isUnresolved(props.aliasPrefix)
+      ? props.aliasPrefix
+      : normalizeAliasPrefix(props.aliasPrefix);
     const stack = Stack.of(this);
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
 
