@@ -79,7 +79,9 @@ export async function resolveExpectedKey(kms: KMSClient, keyId: string): Promise
   const kind = keyIdKind(keyId);
   if (kind === 'arn') return { given: keyId, requestKeyId: keyId, matches: (r) => r === keyId };
   if (kind === 'id') {
-    return { given: keyId, requestKeyId: keyId, matches: (r) => r === keyId || (KEY_ARN.test(r) && r.endsWith(`:key/${keyId}`)) };
+    // KMS key ids are lowercase: an id pasted in capitals names the same key.
+    const id = keyId.toLowerCase();
+    return { given: keyId, requestKeyId: id, matches: (r) => r === id || (KEY_ARN.test(r) && r.endsWith(`:key/${id}`)) };
   }
   let arn: string | undefined;
   try {
@@ -156,6 +158,8 @@ function errorLine(e: unknown): string {
   return `${name && name !== 'Error' ? `${name}: ` : ''}${message}`;
 }
 
+const NETWORK_SYSCALLS = new Set(['connect', 'getaddrinfo', 'read', 'socket']);
+
 /** Refusals of the object itself exit 1; access, I/O and environment failures exit 2. */
 function toDecryptError(e: unknown, where: string, target: string | undefined): DecryptError {
   const name = (e as { name?: string })?.name ?? '';
@@ -166,10 +170,10 @@ function toDecryptError(e: unknown, where: string, target: string | undefined): 
   if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
     return new DecryptError(`${where}: KMS refused to unwrap the data key (${name}): the wrapped key or its encryption context was altered, or it is not under this key`);
   }
+  const syscall = (e as NodeJS.ErrnoException)?.syscall ?? '';
+  if (NETWORK_SYSCALLS.has(syscall)) return new DecryptError(`${where}: cannot reach AWS: ${message}`, EXIT.ERROR);
   if (code === 'ENOSPC') return new DecryptError(`cannot write ${target ?? 'the plaintext'}: no space left on device (ENOSPC); nothing was written`, EXIT.ERROR);
-  if (code && /^E[A-Z]+$/.test(code) && (e as NodeJS.ErrnoException).syscall) {
-    return new DecryptError(`cannot write ${target ?? 'the plaintext'}: ${message}`, EXIT.ERROR);
-  }
+  if (code && syscall) return new DecryptError(`cannot write ${target === undefined ? 'the plaintext' : quote(target)}: ${message}`, EXIT.ERROR);
   if (name === 'KMSInvalidStateException' || name === 'DisabledException') return new DecryptError(`${where}: the KMS key cannot be used: ${message}`, EXIT.ERROR);
   if (name === 'AccessDeniedException' || name === 'AccessDenied') return new DecryptError(`${where}: access denied: ${message}`, EXIT.ERROR);
   if (name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NoSuchVersion') return new DecryptError(`${where} does not exist (${name})`, EXIT.ERROR);
@@ -181,6 +185,7 @@ function toDecryptError(e: unknown, where: string, target: string | undefined): 
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IP_ADDRESS = /^\d+\.\d+\.\d+\.\d+$/;
 /** Half of a UTF-16 surrogate pair: not encodable as UTF-8, so not an S3 key. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -188,8 +193,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function parseS3Url(url: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]*)\/(.*)$/s.exec(url);
   if (!m || m[2] === '') throw new UsageError(`the object must be given as s3://bucket/key, got: ${quote(url)}`);
-  if (!BUCKET_NAME.test(m[1])) {
-    throw new UsageError(`the bucket name must be 3 to 63 lowercase letters, digits, dots and hyphens, got: ${quote(m[1])}`);
+  if (!BUCKET_NAME.test(m[1]) || m[1].includes('..') || IP_ADDRESS.test(m[1])) {
+    throw new UsageError(`the bucket name must be 3 to 63 lowercase letters, digits, single dots and hyphens (not an IP address), got: ${quote(m[1])}`);
   }
   if (LONE_SURROGATE.test(m[2]) || Buffer.byteLength(m[2]) > 1024) {
     throw new UsageError(`the object key must be 1 to 1024 bytes of UTF-8, got: ${quote(m[2])}`);

@@ -14,6 +14,11 @@ const program = new Command('cdk-cmek')
 registerAuditCommand(program);
 registerDecryptCommand(program);
 
+// A reader that stops early (`| head`) after the command decided its exit code keeps that code; before, it is an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  process.exit(e.code === 'EPIPE' ? (process.exitCode as number | undefined) ?? EXIT.ERROR : EXIT.ERROR);
+});
+
 async function main(argv: string[]): Promise<void> {
   if (argv.length <= 2) {
     process.stderr.write('cdk-cmek: a command is required: audit or decrypt (see cdk-cmek --help)\n');

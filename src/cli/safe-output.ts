@@ -52,6 +52,10 @@ export function checkOutputPath(out: string, force: boolean): string {
     throw new UsageError(`\`--out\` must be a file path, got: ${quote(out)}`);
   }
   const target = path.resolve(out);
+  // /dev/stdout and friends are links a rename would replace (for everyone, when run as root).
+  if (/^\/(dev|proc)\//.test(target)) {
+    throw new UsageError(`\`--out\` must be a regular file outside /dev and /proc, got: ${quote(out)} (leave --out out, or pass --out -, for stdout)`);
+  }
   const dir = path.dirname(target);
   let dirIsDirectory = false;
   try {
@@ -69,8 +73,22 @@ export function checkOutputPath(out: string, force: boolean): string {
   if (existing?.isDirectory() || (existing?.isSymbolicLink() && safeIsDirectory(target))) {
     throw new UsageError(`\`--out\` must be a file path, got a directory: ${quote(out)}`);
   }
+  // A device, FIFO or socket (or a link to one, like /dev/stdout) would be replaced by the rename, not written to.
+  if (existing && !existing.isFile() && !(existing.isSymbolicLink() && !isSpecial(target))) {
+    throw new UsageError(`\`--out\` must be a regular file, got a device, FIFO or socket: ${quote(out)} (leave --out out, or pass --out -, for stdout)`);
+  }
   if (existing && !force) throw new UsageError(`\`--out\` ${quote(out)} exists already: pass --force to replace it`);
   return target;
+}
+
+/** The link's target exists and is neither a regular file nor a directory. */
+function isSpecial(p: string): boolean {
+  try {
+    const st = statSync(p);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function safeIsDirectory(p: string): boolean {

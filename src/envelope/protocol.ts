@@ -122,7 +122,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function bucketName(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !BUCKET_NAME.test(v)) fail(field, 'an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)', v);
+  if (typeof v !== 'string' || !BUCKET_NAME.test(v) || v.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(v)) {
+    fail(field, 'an S3 bucket name (3 to 63 lowercase letters, digits, single dots and hyphens, not an IP address)', v);
+  }
   return v;
 }
 
@@ -203,6 +205,8 @@ export function parseEnvelopeProperties(raw: unknown): EnvelopeProperties {
     fail('ObjectKey', `1 to ${OBJECT_KEY_MAX_BYTES} bytes of UTF-8, not starting with / and without control characters`, key);
   }
   if (typeof raw.KeyArn !== 'string' || !KMS_KEY_REF.test(raw.KeyArn)) fail('KeyArn', 'a KMS key ARN, key id, alias name or alias ARN', raw.KeyArn);
+  // An AWS managed key cannot be shared with another account: not a customer-managed key.
+  if (/(^|:)alias\/aws\//i.test(raw.KeyArn)) fail('KeyArn', 'a customer-managed key, not an AWS managed alias/aws/ key', raw.KeyArn);
   if (typeof raw.Format !== 'string' || !(FORMATS as readonly string[]).includes(raw.Format)) fail('Format', 'exactly "V3" or "V2"', raw.Format);
   parseContext(raw.EncryptionContext, raw.Format as FormatVersion);
   parseSource(raw.Source);

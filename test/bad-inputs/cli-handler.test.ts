@@ -1,5 +1,6 @@
 // Bad and edge inputs to the `cdk-cmek` binary and the envelope handler: each refused with its one exact line, exit
 // code 2 (CLI) or a FAILED reason with nothing read or written (handler); alias prefixes normalised everywhere.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +29,8 @@ const dirLink = path.join(fx, 'dir-link');
 fs.writeFileSync(existing, 'keep');
 fs.mkdirSync(dir);
 fs.symlinkSync(dir, dirLink);
+const fifo = path.join(fx, 'fifo');
+execFileSync('mkfifo', [fifo]);
 afterAll(() => fs.rmSync(fx, { recursive: true, force: true }));
 
 const D = ['decrypt', 's3://data-bucket/seed/config.json'];
@@ -58,7 +61,12 @@ const CLI_CASES: Array<[string, string[], string]> = [
   ['decrypt of two objects', [...D, 's3://data-bucket/other'], "cdk-cmek: too many arguments for 'decrypt'. Expected 1 argument but got 2."],
   ['an https URL', ['decrypt', 'https://data-bucket.s3.amazonaws.com/k'], 'cdk-cmek decrypt: the object must be given as s3://bucket/key, got: "https://data-bucket.s3.amazonaws.com/k"'],
   ['no object key', ['decrypt', 's3://data-bucket/'], 'cdk-cmek decrypt: the object must be given as s3://bucket/key, got: "s3://data-bucket/"'],
-  ['an invalid bucket name', ['decrypt', 's3://Data_Bucket/k'], 'cdk-cmek decrypt: the bucket name must be 3 to 63 lowercase letters, digits, dots and hyphens, got: "Data_Bucket"'],
+  ['an invalid bucket name', ['decrypt', 's3://Data_Bucket/k'], 'cdk-cmek decrypt: the bucket name must be 3 to 63 lowercase letters, digits, single dots and hyphens (not an IP address), got: "Data_Bucket"'],
+  ['a bucket with two dots in a row', ['decrypt', 's3://data..bucket/k'], 'cdk-cmek decrypt: the bucket name must be 3 to 63 lowercase letters, digits, single dots and hyphens (not an IP address), got: "data..bucket"'],
+  ['a bucket that is an IP address', ['decrypt', 's3://192.168.1.1/k'], 'cdk-cmek decrypt: the bucket name must be 3 to 63 lowercase letters, digits, single dots and hyphens (not an IP address), got: "192.168.1.1"'],
+  ['--out /dev/null', [...D, '--out', '/dev/null', '--force'], 'cdk-cmek decrypt: `--out` must be a regular file outside /dev and /proc, got: "/dev/null" (leave --out out, or pass --out -, for stdout)'],
+  ['--out /dev/stdout', [...D, '--out', '/dev/stdout', '--force'], 'cdk-cmek decrypt: `--out` must be a regular file outside /dev and /proc, got: "/dev/stdout" (leave --out out, or pass --out -, for stdout)'],
+  ['--out a FIFO', [...D, '--out', fifo, '--force'], `cdk-cmek decrypt: \`--out\` must be a regular file, got a device, FIFO or socket: ${JSON.stringify(fifo)} (leave --out out, or pass --out -, for stdout)`],
   ['--context without =', [...D, '--context', 'app'], 'cdk-cmek decrypt: `--context` must be key=value, got: "app"'],
   ['--context without a key', [...D, '--context', '=billing'], 'cdk-cmek decrypt: `--context` must be key=value, got: "=billing"'],
   ['--context with the reserved pair', [...D, '--context', 'aws:x-amz-cek-alg=115'], 'cdk-cmek decrypt: `--context` key "aws:x-amz-cek-alg" is reserved (aws: prefix, kms_cmk_id): give only the pairs the object was written with'],
@@ -85,7 +93,7 @@ describe('cdk-cmek (bundled binary): usage errors', () => {
     expect(r.stdout).toHaveLength(0);
     expect(r.code).toBe(2);
     expect(fs.readFileSync(existing, 'utf8')).toBe('keep');
-    expect(fs.readdirSync(fx).sort()).toEqual(['dir', 'dir-link', 'exists.txt']);
+    expect(fs.readdirSync(fx).sort()).toEqual(['dir', 'dir-link', 'exists.txt', 'fifo']);
   });
 
   test.each([['audit', 'some customer-managed key is unused for more than --days'], ['decrypt', 'refused: the object failed verification']])(
@@ -127,7 +135,7 @@ function event(type: 'Create' | 'Update' | 'Delete', props: unknown, extra: Reco
 }
 
 const ONE_OF_SOURCES = 'asset, secret, ssm, inline, random';
-const BUCKET_RULE = 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)';
+const BUCKET_RULE = 'must be an S3 bucket name (3 to 63 lowercase letters, digits, single dots and hyphens, not an IP address)';
 const KEY_RULE = 'must be 1 to 700 bytes of UTF-8, not starting with / and without control characters';
 const bigContext = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`.padEnd(100, 'k'), 'v'.repeat(200)]));
 
@@ -149,6 +157,7 @@ const HANDLER_CASES: Array<[string, unknown, string | RegExp]> = [
   ['half a surrogate pair in ObjectKey', { ...GOOD, ObjectKey: 'a\ud800' }, `\`ObjectKey\` ${KEY_RULE}, got: "a\\ud800"`],
   ['a 701-byte ObjectKey', { ...GOOD, ObjectKey: 'x'.repeat(701) }, `\`ObjectKey\` ${KEY_RULE}, got: "${'x'.repeat(119)}…`],
   ['a 351-character ObjectKey of 2-byte letters', { ...GOOD, ObjectKey: 'é'.repeat(351) }, `\`ObjectKey\` ${KEY_RULE}, got: "${'é'.repeat(119)}…`],
+  ['an AWS managed key as KeyArn', { ...GOOD, KeyArn: 'alias/aws/s3' }, '`KeyArn` must be a customer-managed key, not an AWS managed alias/aws/ key, got: "alias/aws/s3"'],
   ['an S3 ARN as KeyArn', { ...GOOD, KeyArn: 'arn:aws:s3:::data-bucket' }, '`KeyArn` must be a KMS key ARN, key id, alias name or alias ARN, got: "arn:aws:s3:::data-bucket"'],
   ['an empty KeyArn', { ...GOOD, KeyArn: '' }, '`KeyArn` must be a KMS key ARN, key id, alias name or alias ARN, got: ""'],
   ['EncryptionContext as text', { ...GOOD, EncryptionContext: 'app=billing' }, '`EncryptionContext` must be an object of string pairs, got: "app=billing"'],
