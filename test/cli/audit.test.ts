@@ -187,6 +187,22 @@ describe('cdk-cmek audit (bundled binary, local KMS endpoint)', () => {
     expect(server.calls).not.toContain('GetKeyLastUsage');
   }, 30_000);
 
+  test('GIVEN a reader that closes stdout at once (| head -0) WHEN the binary reports an unused key THEN it still exits 1, without a stack trace', async () => {
+    server = await startKmsServer(
+      Array.from({ length: 40 }, (_, i) => ({ id: `k${i}`, created: new Date('2025-01-01T00:00:00Z'), aliases: [`alias/cmek/${'x'.repeat(200)}${i}`] })),
+      { pageSize: 100 },
+    );
+    const child = spawn(process.execPath, [bin, 'audit', '--days', '30', '--region', 'eu-west-1', '--endpoint-url', server.url], {
+      env: { PATH: process.env.PATH!, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', NODE_NO_WARNINGS: '1', ...creds },
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(1);
+  }, 30_000);
+
   test('GIVEN no credentials WHEN the binary audits THEN it says so in one line and exits 2', async () => {
     server = await startKmsServer([{ id: 'k1', created: new Date('2026-01-01T00:00:00Z') }]);
     const r = await cli(['audit', '--region', 'eu-west-1', '--endpoint-url', server.url], {});
