@@ -8,9 +8,9 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { normalizeAliasPrefix } from '../../src/cli/audit-core';
 import { handler, useClients } from '../../src/envelope/envelope.lambda';
@@ -167,7 +167,7 @@ const HANDLER_CASES: Array<[string, unknown, string | RegExp]> = [
   ['the kms_cmk_id key', { ...GOOD, EncryptionContext: { kms_cmk_id: KEY_ARN } }, '`EncryptionContext` key "kms_cmk_id" is reserved (aws: prefix, kms_cmk_id): choose another key'],
   ['a number as a context value', { ...GOOD, EncryptionContext: { app: 5 } }, '`EncryptionContext.app` must be a string of 1 to 256 printable ASCII characters, got: 5'],
   ['an empty context value', { ...GOOD, EncryptionContext: { app: '' } }, '`EncryptionContext.app` must be a string of 1 to 256 printable ASCII characters, got: ""'],
-  ['a non-ASCII context key', { ...GOOD, EncryptionContext: { 'régie': 'a' } }, '`EncryptionContext` keys must be 1 to 128 printable ASCII characters, got: "régie"'],
+  ['a non-ASCII context key', { ...GOOD, EncryptionContext: { régie: 'a' } }, '`EncryptionContext` keys must be 1 to 128 printable ASCII characters, got: "régie"'],
   ['a context over the metadata limit', { ...GOOD, EncryptionContext: bigContext }, /^`EncryptionContext` makes the object metadata up to \d{4} bytes, over S3's 2048-byte user-metadata limit: use fewer or shorter pairs$/],
   ['no Source', { ...GOOD, Source: undefined }, `\`Source\` must be an object with a \`type\` (${ONE_OF_SOURCES}), got: nothing`],
   ['a Source as text', { ...GOOD, Source: 'hello' }, `\`Source\` must be an object with a \`type\` (${ONE_OF_SOURCES}), got: "hello"`],
@@ -193,7 +193,8 @@ describe('envelope handler: malformed properties (mocked clients)', () => {
   beforeAll(() => {
     process.env.AWS_REGION = 'eu-west-1';
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    mocks = [mockClient(KMSClient), mockClient(S3Client), mockClient(SecretsManagerClient), mockClient(SSMClient)] as Array<ReturnType<typeof mockClient>>;
+    const clients = [KMSClient, S3Client, SecretsManagerClient, SSMClient] as Array<Parameters<typeof mockClient>[0]>;
+    mocks = clients.map((c) => mockClient(c)) as Array<ReturnType<typeof mockClient>>;
   });
   beforeEach(() => {
     mocks.forEach((m) => m.reset());
