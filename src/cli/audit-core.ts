@@ -9,6 +9,9 @@ import {
   ListResourceTagsCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
+import { normalizeAliasPrefix } from '../private/alias-prefix';
+
+export { normalizeAliasPrefix };
 
 /** GetKeyLastUsage began recording on this date: a key with no recorded use counts from here (or its creation). */
 export const TRACKING_START = new Date('2026-04-23T00:00:00Z');
@@ -102,8 +105,9 @@ export interface AuditOptions {
 
 /** `thresholdDays` checked once, for the Lambda's environment and the CLI's flag alike. */
 export function validateThresholdDays(value: unknown, source = 'thresholdDays'): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+  // Decimal digits only: Number() would also take "1e3", "0x10" and "5.0".
+  const n = typeof value === 'string' ? (/^\s*\d+\s*$/.test(value) ? Number(value) : NaN) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
     throw new Error(`\`${source}\` must be an integer ≥ 1, got: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
   }
   return n;
@@ -169,6 +173,7 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
   const retry = <T>(call: () => Promise<T>, limiter?: RateLimiter) => withThrottlingRetry(call, clock, maxAttempts, limiter);
   const usageLimiter = new RateLimiter(options.requestsPerSecond ?? GET_KEY_LAST_USAGE_PER_SECOND, clock);
   const kms = options.kms;
+  const aliasPrefix = options.aliasPrefix !== undefined ? normalizeAliasPrefix(options.aliasPrefix) : undefined;
 
   const keyIds: string[] = [];
   let marker: string | undefined;
@@ -205,7 +210,7 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
         return undefined;
       }
       const aliases = (aliasesByKey.get(keyId) ?? []).sort();
-      if (options.aliasPrefix && !aliases.some((a) => a.startsWith(options.aliasPrefix!))) {
+      if (aliasPrefix !== undefined && !aliases.some((a) => a.startsWith(aliasPrefix))) {
         skipped.notSelected++;
         return undefined;
       }

@@ -2,7 +2,9 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { auditKeys, TRACKING_START, validateThresholdDays, type AuditClock, type AuditReport, type KeyUsage } from './audit-core';
+import { checkConnection } from './args';
+import { auditKeys, normalizeAliasPrefix, TRACKING_START, validateThresholdDays, type AuditClock, type AuditReport, type KeyUsage } from './audit-core';
+import { EXIT, EXIT_CODES_HELP, oneLine } from './exit';
 
 export interface AuditCliOptions {
   readonly days: string;
@@ -20,7 +22,7 @@ export interface AuditIo {
 }
 
 /** Exit codes: 0 all keys used within the threshold, 1 some key past it, 2 the audit could not run. */
-export const AUDIT_EXIT = { OK: 0, UNUSED_KEYS: 1, ERROR: 2 } as const;
+export const AUDIT_EXIT = { OK: EXIT.OK, UNUSED_KEYS: EXIT.FINDINGS, ERROR: EXIT.ERROR } as const;
 
 export function registerAuditCommand(program: Command): void {
   program
@@ -30,7 +32,8 @@ export function registerAuditCommand(program: Command): void {
     .option('--region <region>', 'AWS region to audit (default: from the environment or profile)')
     .option('--json', 'print the report as JSON instead of a table')
     .option('--endpoint-url <url>', 'KMS endpoint to call instead of the default one')
-    .option('--alias-prefix <prefix>', 'audit only keys with an alias starting with this (e.g. alias/cmek/)')
+    .option('--alias-prefix <prefix>', 'audit only keys with an alias starting with this (e.g. alias/cmek/; alias/ is added when missing)')
+    .addHelpText('after', EXIT_CODES_HELP('some customer-managed key is unused for more than --days'))
     .action(async (options: AuditCliOptions) => {
       process.exitCode = await auditCommand(options, { stdout: process.stdout, stderr: process.stderr });
     });
@@ -39,10 +42,13 @@ export function registerAuditCommand(program: Command): void {
 /** Runs the audit and prints it; returns the exit code. */
 export async function auditCommand(options: AuditCliOptions, io: AuditIo, kms?: KMSClient): Promise<number> {
   let thresholdDays: number;
+  let aliasPrefix: string | undefined;
   try {
     thresholdDays = validateThresholdDays(options.days, '--days');
+    aliasPrefix = options.aliasPrefix !== undefined ? normalizeAliasPrefix(options.aliasPrefix, '--alias-prefix') : undefined;
+    checkConnection(options);
   } catch (err) {
-    io.stderr.write(`cdk-cmek audit: ${(err as Error).message}\n`);
+    io.stderr.write(`cdk-cmek audit: ${oneLine((err as Error).message)}\n`);
     return AUDIT_EXIT.ERROR;
   }
   const client = kms ?? new KMSClient({ region: options.region, endpoint: options.endpointUrl });
@@ -51,14 +57,18 @@ export async function auditCommand(options: AuditCliOptions, io: AuditIo, kms?: 
     report = await auditKeys({
       kms: client,
       thresholdDays,
-      aliasPrefix: options.aliasPrefix,
+      aliasPrefix,
       clock: io.clock,
       onProgress: auditProgress(io.stderr),
     });
   } catch (err) {
     const region = options.region ?? (await client.config.region().catch(() => undefined));
-    io.stderr.write(`cdk-cmek audit: ${auditErrorMessage(err, region)}\n`);
+    io.stderr.write(`cdk-cmek audit: ${oneLine(auditErrorMessage(err, region))}\n`);
     return AUDIT_EXIT.ERROR;
+  }
+  if (aliasPrefix !== undefined && report.keys.length === 0 && report.skipped.notSelected > 0) {
+    // Exit 0 is right (nothing unused was found), but an empty selection is more often a typo than a fact.
+    io.stderr.write(`cdk-cmek audit: no customer-managed key has an alias starting with ${aliasPrefix} (${report.skipped.notSelected} keys not selected)\n`);
   }
   io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : auditTable(report));
   return report.unusedKeyCount > 0 ? AUDIT_EXIT.UNUSED_KEYS : AUDIT_EXIT.OK;

@@ -12,6 +12,8 @@ import type * as Format from './format';
 import {
   ATTRIBUTES,
   EnvelopeProperties,
+  EnvelopePropertiesError,
+  parseEnvelopeProperties,
   parsePhysicalId,
   physicalId,
   REQUEST_MARKER_KEY,
@@ -99,9 +101,13 @@ function log(message: string, fields: Record<string, string | undefined> = {}): 
 }
 
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<HandlerResponse> {
-  const props = event.ResourceProperties as unknown as EnvelopeProperties;
+  // `{}` when absent, so the log line and the failure sentence never throw before the properties are checked.
+  const props = (event.ResourceProperties ?? {}) as unknown as EnvelopeProperties;
   log(`${event.RequestType} started`, { logicalId: event.LogicalResourceId, bucket: props.Bucket, objectKey: props.ObjectKey });
   try {
+    // Create and Update are checked whole before any call. Delete is not: it reads only the physical id and
+    // Retain, and must succeed whatever properties a failed Create or Update left behind.
+    if (event.RequestType !== 'Delete') parseEnvelopeProperties(event.ResourceProperties);
     switch (event.RequestType) {
       case 'Create':
         return await write(props, requestMarker(event));
@@ -381,6 +387,7 @@ export function describeFailure(e: unknown, props: EnvelopeProperties): string {
   const message = String((e as Error)?.message ?? e).split('\n')[0];
   const key = props.KeyArn;
   const where = `s3://${props.Bucket}/${props.ObjectKey}`;
+  if (e instanceof EnvelopePropertiesError) return e.message;
   if (e instanceof TooLargeError) return `object too large: ${e.message}`;
   if (e instanceof SourceError) return `source missing: ${e.message}`;
   if ((e as Error)?.name === 'EnvelopeFormatError') return `${where} is not a readable envelope: ${message}`;
@@ -402,9 +409,9 @@ export function describeFailure(e: unknown, props: EnvelopeProperties): string {
   if (/Throttl|TooManyRequests|SlowDown|RequestLimitExceeded/.test(name)) {
     return `throttled after ${MAX_ATTEMPTS} attempts (${name}): deploy again later or raise the quota`;
   }
-  if (name === 'ResourceNotFoundException' && props.Source.type === 'secret') return `source missing: secret ${props.Source.id} does not exist`;
+  if (name === 'ResourceNotFoundException' && props.Source?.type === 'secret') return `source missing: secret ${props.Source.id} does not exist`;
   if (name === 'ParameterNotFound') return `source missing: SSM parameter ${props.Source.id} does not exist`;
-  if ((name === 'NoSuchKey' || name === 'NotFound') && props.Source.type === 'asset') {
+  if ((name === 'NoSuchKey' || name === 'NotFound') && props.Source?.type === 'asset') {
     return `source missing: asset s3://${props.Source.bucket}/${props.Source.key} does not exist`;
   }
   if (name === 'NoSuchBucket') return `bucket ${props.Bucket} does not exist`;

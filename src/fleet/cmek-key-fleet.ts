@@ -6,6 +6,7 @@ import {
   aliasFor,
   CmekFleetKeyOptions,
   CmekFleetTenant,
+  normalizeAliasPattern,
   validateAliasPattern,
   validateTenantId,
   validateTenantName,
@@ -34,7 +35,7 @@ export interface CmekKeyFleetProps {
   readonly keyDefaults?: CmekFleetKeyOptions;
 
   /**
-   * The alias of each tenant's key, with `{tenant}` standing for the tenant's name.
+   * The alias of each tenant's key, with `{tenant}` standing for the tenant's name (`alias/` is added when missing).
    *
    * @default "alias/cmek/{tenant}"
    */
@@ -132,8 +133,8 @@ export class CmekKeyFleet extends Construct {
     super(scope, id);
     this.shardCount = props.shardCount ?? CmekKeyFleet.DEFAULT_SHARD_COUNT;
     validateInteger('shardCount', this.shardCount, 1, MAX_SHARDS);
-    this.aliasPattern = props.aliasPattern ?? 'alias/cmek/{tenant}';
-    validateAliasPattern(this.aliasPattern);
+    validateAliasPattern(props.aliasPattern ?? 'alias/cmek/{tenant}');
+    this.aliasPattern = normalizeAliasPattern(props.aliasPattern ?? 'alias/cmek/{tenant}');
     this.defaults = props.keyDefaults ?? {};
     for (const tenant of props.tenants ?? []) this.addTenant(tenant);
     if (props.deletionMonitor) {

@@ -80,3 +80,8 @@ export function validateAliasPattern(pattern: string): void {
     throw new Error(`\`aliasPattern\` must contain {tenant} exactly once, such as alias/cmek/{tenant}, got: ${got(pattern)}`);
   }
 }
+
+/** `alias/` added when missing, as `CmekKey` adds it to each alias: the auditor's prefix then matches the keys' aliases. */
+export function normalizeAliasPattern(pattern: string): string {
+  return pattern.startsWith('alias/') ? pattern : `alias/${pattern}`;
+}

@@ -25,6 +25,7 @@ export async function handler(_event?: unknown, _context?: unknown, clock?: Audi
   const report = await auditKeys({
     kms,
     thresholdDays,
+    // auditKeys normalises it too (`cmek/` → `alias/cmek/`) and refuses a prefix that could match nothing.
     aliasPrefix: env.ALIAS_PREFIX || undefined,
     tagKey: env.TAG_KEY || undefined,
     tagValue: env.TAG_VALUE || undefined,

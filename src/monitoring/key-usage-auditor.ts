@@ -1,6 +1,6 @@
 // KeyUsageAuditor: a scheduled Lambda that publishes days-since-last-use per customer-managed key and alarms on unused keys.
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,6 +14,7 @@ import { AUDITOR_DIMENSION, METRIC_NAMESPACE } from './metric-names';
 import { KeyMetrics } from './metrics';
 import { MonitoringNames } from './naming';
 import { createNotificationTopic } from './notification-topic';
+import { normalizeAliasPrefix } from '../private/alias-prefix';
 import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 import { validateInteger } from '../private/validate';
@@ -36,7 +37,7 @@ export interface KeyUsageAuditorProps {
   readonly schedule?: events.Schedule;
 
   /**
-   * Audit only keys with an alias starting with this prefix (e.g. `alias/cmek/`).
+   * Audit only keys with an alias starting with this prefix (e.g. `alias/cmek/`; `alias/` is added when missing).
    *
    * @default - every customer-managed key in the account and region
    */
@@ -107,6 +108,10 @@ export class KeyUsageAuditor extends Construct {
     this.thresholdDays = props.thresholdDays ?? 365;
     this.validateThresholdDays();
     this.validateTagFilter(props);
+    // Normalised as KMS spells alias names: `cmek/` would otherwise match no alias and audit nothing.
+    const aliasPrefix = props.aliasPrefix === undefined || Token.isUnresolved(props.aliasPrefix)
+      ? props.aliasPrefix
+      : normalizeAliasPrefix(props.aliasPrefix);
     const stack = Stack.of(this);
     const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix);
     this.auditorName = names.base;
@@ -131,7 +136,7 @@ export class KeyUsageAuditor extends Construct {
       environment: {
         THRESHOLD_DAYS: String(this.thresholdDays),
         AUDITOR_NAME: this.auditorName,
-        ...(props.aliasPrefix ? { ALIAS_PREFIX: props.aliasPrefix } : {}),
+        ...(aliasPrefix !== undefined ? { ALIAS_PREFIX: aliasPrefix } : {}),
         ...(props.tagKey ? { TAG_KEY: props.tagKey } : {}),
         ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
       },

@@ -165,6 +165,44 @@ describe('cdk-cmek audit (bundled binary, local KMS endpoint)', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   }, 30_000);
 
+  test('GIVEN --alias-prefix without alias/ WHEN the binary audits THEN it selects alias/cmek/ keys, as KMS spells them', async () => {
+    const created = new Date('2025-01-01T00:00:00Z');
+    server = await startKmsServer([
+      { id: 'k-cmek', created, aliases: ['alias/cmek/acme'] },
+      { id: 'k-other', created, aliases: ['alias/other/x'] },
+      { id: 'k-bare', created },
+    ]);
+    const r = await cli(['audit', '--json', '--alias-prefix', 'cmek/', '--region', 'eu-west-1', '--endpoint-url', server.url], creds);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.keys.map((k: { keyId: string }) => k.keyId)).toEqual(['k-cmek']);
+    expect(report.skipped.notSelected).toBe(2);
+  }, 30_000);
+
+  test('GIVEN --alias-prefix that no alias starts with WHEN the binary audits THEN exit 0 with a one-line note on stderr', async () => {
+    server = await startKmsServer([{ id: 'k1', created: new Date('2025-01-01T00:00:00Z'), aliases: ['alias/cmek/acme'] }]);
+    const r = await cli(['audit', '--alias-prefix', 'alias/cmk/', '--region', 'eu-west-1', '--endpoint-url', server.url], { ...creds, NODE_NO_WARNINGS: '1' });
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n').pop()).toBe('cdk-cmek audit: no customer-managed key has an alias starting with alias/cmk/ (1 keys not selected)');
+    expect(server.calls).not.toContain('GetKeyLastUsage');
+  }, 30_000);
+
+  test('GIVEN a reader that closes stdout at once (| head -0) WHEN the binary reports an unused key THEN it still exits 1, without a stack trace', async () => {
+    server = await startKmsServer(
+      Array.from({ length: 40 }, (_, i) => ({ id: `k${i}`, created: new Date('2025-01-01T00:00:00Z'), aliases: [`alias/cmek/${'x'.repeat(200)}${i}`] })),
+      { pageSize: 100 },
+    );
+    const child = spawn(process.execPath, [bin, 'audit', '--days', '30', '--region', 'eu-west-1', '--endpoint-url', server.url], {
+      env: { PATH: process.env.PATH!, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', NODE_NO_WARNINGS: '1', ...creds },
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(1);
+  }, 30_000);
+
   test('GIVEN no credentials WHEN the binary audits THEN it says so in one line and exits 2', async () => {
     server = await startKmsServer([{ id: 'k1', created: new Date('2026-01-01T00:00:00Z') }]);
     const r = await cli(['audit', '--region', 'eu-west-1', '--endpoint-url', server.url], {});

@@ -284,8 +284,8 @@ describe('envelope handler', () => {
   test.each([
     ['secret', { type: 'secret', id: 'db' }, () => sm.on(GetSecretValueCommand).rejects(awsError('ResourceNotFoundException', 'Secrets Manager can\'t find the specified secret.')), 'source missing: secret db does not exist'],
     ['ssm', { type: 'ssm', id: '/p' }, () => ssm.on(GetParameterCommand).rejects(awsError('ParameterNotFound', '')), 'source missing: SSM parameter /p does not exist'],
-    ['asset', { type: 'asset', bucket: 'b', key: 'k' }, () => s3.on(GetObjectCommand).rejects(awsError('NoSuchKey', 'The specified key does not exist.')), 'source missing: asset s3://b/k does not exist'],
-    ['asset', { type: 'asset', bucket: 'b', key: 'k' }, () => s3.on(GetObjectCommand).resolves({ Body: Readable.from([]) as any, ContentLength: 2 ** 37 }), 'object too large: source is 137438953472 bytes, more than AES-GCM allows under one key (68719476704 bytes)'],
+    ['asset', { type: 'asset', bucket: 'assets', key: 'k' }, () => s3.on(GetObjectCommand).rejects(awsError('NoSuchKey', 'The specified key does not exist.')), 'source missing: asset s3://assets/k does not exist'],
+    ['asset', { type: 'asset', bucket: 'assets', key: 'k' }, () => s3.on(GetObjectCommand).resolves({ Body: Readable.from([]) as any, ContentLength: 2 ** 37 }), 'object too large: source is 137438953472 bytes, more than AES-GCM allows under one key (68719476704 bytes)'],
   ] as const)('GIVEN a failing %s source WHEN Create THEN the reason names it', async (_d, source, arrange, reason) => {
     arrange();
     await expect(handler(event('Create', props({ Source: source as any })))).rejects.toThrow(reason);

@@ -118,7 +118,7 @@ describe('envelope round trips (moto)', () => {
     const objectKey = `rt/${format}-${size}.bin`;
     const res = await handler(event('Create', props(objectKey, await putAsset(plaintext), format)));
     const { bytes, result } = await decryptToFile(objectKey);
-    expect(result).toEqual({ format, plaintextLength: size });
+    expect(result).toEqual({ format, plaintextLength: size, keyArn: keyA });
     expect(bytes.equals(plaintext)).toBe(true);
     const stored = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: objectKey }));
     expect(sha(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(res.Data!.CiphertextSha256);
