@@ -27,6 +27,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   stability: 'experimental',
 
   defaultReleaseBranch: 'main',
+  // The floor of what the bundled CLI runs on: the AWS SDK v3 and commander 14 both declare node >= 20.
+  minNodeVersion: '20.0.0',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
   projenVersion: '0.103.25',
