@@ -215,7 +215,7 @@ async function write(props: EnvelopeProperties, marker: string): Promise<Handler
     dk.Plaintext?.fill(0);
     let encryption;
     try {
-      encryption = createEncryption(props.Format, plaintextKey);
+      encryption = createEncryption(props.Format, plaintextKey, { expectedBytes: source.length });
     } finally {
       plaintextKey.fill(0);
     }
