@@ -63,8 +63,17 @@ export async function decryptObject(opts: DecryptObjectOptions): Promise<Decrypt
       out.Plaintext?.fill(0);
       return key;
     };
+    const instructionFile = async (suffix: string) => {
+      try {
+        const file = await opts.s3.send(new GetObjectCommand({ Bucket: opts.bucket, Key: `${opts.key}${suffix}` }));
+        return await file.Body!.transformToString('utf8');
+      } catch (e) {
+        if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
+        throw e;
+      }
+    };
     handle = await fs.open(tmp, 'wx', 0o600);
-    result = await decryptBody(obj.Metadata ?? {}, obj.Body as Readable, opts.context ?? {}, unwrap, handle.createWriteStream());
+    result = await decryptBody(obj.Metadata ?? {}, obj.Body as Readable, opts.context ?? {}, unwrap, handle.createWriteStream(), instructionFile);
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await fs.rm(tmp, { force: true });

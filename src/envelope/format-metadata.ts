@@ -137,11 +137,11 @@ function expect(meta: Record<string, string>, key: string, value: string): void 
 /**
  * Reads the content metadata of an object (keys without `x-amz-meta-`, any case), per content-metadata.md
  * "Determining S3EC Object Status": exactly one format's exclusive keys, each value valid for kms+context and
- * the GCM suites. Anything else (V1, CBC, raw keyrings, instruction files, mixed keys) is rejected.
+ * the GCM suites. Anything else (V1, CBC, raw keyrings, mixed keys) is rejected; an object whose metadata is in an
+ * instruction file is read through `withInstructionFile` first.
  */
 export function parseMetadata(raw: Record<string, string>): ParsedEnvelope {
-  const meta: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) meta[k.toLowerCase()] = v;
+  const meta = lowerKeys(raw);
   const has = (keys: readonly string[]) => keys.some((k) => k in meta);
   const v1 = has(V1_ONLY_KEYS);
   const v2 = has(V2_ONLY_KEYS);
@@ -151,6 +151,11 @@ export function parseMetadata(raw: Record<string, string>): ParsedEnvelope {
   }
   if (v1) throw new EnvelopeFormatError('format V1 (x-amz-key) is a legacy unauthenticated format and is not supported');
   if (v3) {
+    if (isV3WithInstructionFile(meta)) {
+      throw new EnvelopeFormatError(
+        `metadata ${V3_KEYS.encryptedDataKey} is missing: the object keeps its content metadata in an instruction file (the object key + "${INSTRUCTION_FILE_SUFFIX}"), which was not read`,
+      );
+    }
     for (const k of [V3_KEYS.contentCipher, V3_KEYS.encryptedDataKey, V3_KEYS.wrappingAlgorithm, V3_KEYS.keyCommitment, V3_KEYS.messageId]) {
       if (!(k in meta)) throw new EnvelopeFormatError(`metadata ${k} is missing (format V3)`);
     }
@@ -187,7 +192,61 @@ export function parseMetadata(raw: Record<string, string>): ParsedEnvelope {
       plaintextLength,
     };
   }
-  throw new EnvelopeFormatError('object has no S3 Encryption Client metadata (instruction files are not supported)');
+  throw new EnvelopeFormatError(`object has no S3 Encryption Client metadata, in its own metadata or in an instruction file (the object key + "${INSTRUCTION_FILE_SUFFIX}")`);
+}
+
+/** metadata-strategy.md "Instruction File": the default suffix of the object that holds the content metadata. */
+export const INSTRUCTION_FILE_SUFFIX = '.instruction';
+/** metadata-strategy.md "V3 Instruction Files": these V3 mapkeys stay in the object's own metadata. */
+const V3_OBJECT_ONLY_KEYS: string[] = [V3_KEYS.contentCipher, V3_KEYS.keyCommitment, V3_KEYS.messageId];
+
+function lowerKeys(raw: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** "x-amz-c", "x-amz-d" and "x-amz-i" in the object metadata, "x-amz-3" not: the rest is in the instruction file. */
+function isV3WithInstructionFile(meta: Record<string, string>): boolean {
+  return V3_OBJECT_ONLY_KEYS.every((k) => k in meta) && !(V3_KEYS.encryptedDataKey in meta);
+}
+
+/**
+ * Whether the content metadata of an object lives in an instruction file, per metadata-strategy.md: V3 keeps
+ * x-amz-c/d/i on the object and the rest in the file; V1/V2 keep everything in the file (the object has none).
+ */
+export function usesInstructionFile(raw: Record<string, string>): boolean {
+  const meta = lowerKeys(raw);
+  const any = [...V1_ONLY_KEYS, ...V2_ONLY_KEYS, ...V3_ONLY_KEYS, V2_KEYS.iv, V2_KEYS.matDesc].some((k) => k in meta);
+  return isV3WithInstructionFile(meta) || !any;
+}
+
+/**
+ * The content metadata of an object whose instruction file holds (part of) it: the file is a JSON object of
+ * strings. A V3 file must not carry x-amz-c/d/i (they bind the body to its key on the object itself), and a
+ * V1/V2 object must carry nothing of its own.
+ */
+export function withInstructionFile(raw: Record<string, string>, instructionFile: string): Record<string, string> {
+  const meta = lowerKeys(raw);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(instructionFile);
+  } catch {
+    throw new EnvelopeFormatError('the instruction file is not a JSON object');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new EnvelopeFormatError('the instruction file is not a JSON object');
+  const file: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof v !== 'string') throw new EnvelopeFormatError(`the instruction file has a non-string value for ${JSON.stringify(k)}`);
+    file[k.toLowerCase()] = v;
+  }
+  if (isV3WithInstructionFile(meta)) {
+    const misplaced = V3_OBJECT_ONLY_KEYS.filter((k) => k in file);
+    if (misplaced.length) throw new EnvelopeFormatError(`the instruction file of a V3 object must not hold ${misplaced.join(', ')}`);
+    const objectPart = Object.fromEntries(V3_OBJECT_ONLY_KEYS.map((k) => [k, meta[k]]));
+    return { ...file, ...objectPart };
+  }
+  return file;
 }
 
 /**
