@@ -23,7 +23,7 @@ export interface HasherEvents {
 }
 
 /** Chunks are posted to the worker in batches of about this size: one message per chunk would cost more than hashing. */
-export const HASH_BATCH_BYTES = 512 * 1024;
+export const HASH_BATCH_BYTES = 128 * 1024;
 
 /** The same thread: the right choice for a body too small to repay a round trip to a worker. */
 export function inlineHasher(events: HasherEvents): ChunkHasher {
@@ -74,7 +74,8 @@ class HashWorker {
   private nextId = 1;
 
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+    // The worker only hashes: a small heap keeps its isolate to a few MB of the handler's memory.
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } });
     this.worker.unref();
     this.worker.on('message', (m: Reply) => this.jobs.get(m.id)?.reply(m));
     this.worker.on('error', (e: Error) => this.failAll(e));

@@ -56,7 +56,7 @@ export interface EncryptionOptions {
 /** From this plaintext size up, the SHA-256 of the body runs on a worker thread beside the cipher. */
 export const PARALLEL_HASH_MIN_BYTES = 1024 * 1024;
 /** Ciphertext with the hashing worker at most: bounds memory while the worker catches up. */
-const MAX_HASH_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+const MAX_HASH_IN_FLIGHT_BYTES = 1024 * 1024;
 
 /** Feeds a cipher in CIPHER_CHUNK_BYTES pieces: large enough to amortise calls, small enough to stay in cache. */
 abstract class ChunkedCipher extends Transform {
