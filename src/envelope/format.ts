@@ -12,6 +12,7 @@
 //   caller's), with the reserved `aws:x-amz-cek-alg` context value per suite as the official clients write it.
 // Suite parameters (28-byte message id and commitment) are those of the official clients' algorithm suites.
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Transform, TransformCallback } from 'node:stream';
 import { ChunkHasher, inlineHasher, workerHasher } from './ciphertext-hash';
 import { encodeMetadata, ParsedEnvelope } from './format-metadata';
@@ -51,6 +52,11 @@ export interface EncryptionOptions {
    * @default - unknown: hashed on the worker
    */
   readonly expectedBytes?: number;
+  /**
+   * Whether a second core is there to hash on: without one, the worker only adds its overhead.
+   * @default - true when Node reports at least 2 cores
+   */
+  readonly secondCore?: boolean;
 }
 
 /** From this plaintext size up, the SHA-256 of the body runs on a worker thread beside the cipher. */
@@ -181,7 +187,8 @@ export function createEncryption(format: FormatVersion, dataKey: Buffer, options
     cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: SUITE_GCM_NO_KDF.tagBytes });
   }
   const commitment = format === 'V3' ? deriveCommitment(dataKey, nonce) : undefined;
-  const parallelHash = options.expectedBytes === undefined || options.expectedBytes >= PARALLEL_HASH_MIN_BYTES;
+  const secondCore = options.secondCore ?? availableParallelism() >= 2;
+  const parallelHash = secondCore && (options.expectedBytes === undefined || options.expectedBytes >= PARALLEL_HASH_MIN_BYTES);
   const stream = new EncryptTransform(
     (b) => cipher.update(b),
     () => [cipher.final(), cipher.getAuthTag()],

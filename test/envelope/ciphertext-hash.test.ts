@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as fc from 'fast-check';
+import * as hashes from '../../src/envelope/ciphertext-hash';
 import { ChunkHasher, HasherEvents, inlineHasher, workerHasher } from '../../src/envelope/ciphertext-hash';
 import { createEncryption } from '../../src/envelope/format';
 
@@ -61,6 +62,22 @@ describe('ciphertext hashers', () => {
       await pipeline(Readable.from(Array.from({ length: 32 }, () => block)), enc.stream, sink);
       expect(stored).toBe(32 * 1024 * 1024 + 16);
       expect(enc.ciphertextSha256()).toBe(hash.digest('hex'));
+    }
+  });
+
+  test.each([
+    [{}, true],
+    [{ expectedBytes: 64 * 1024 * 1024 }, true],
+    [{ expectedBytes: 1000 }, false],
+    [{ expectedBytes: 64 * 1024 * 1024, secondCore: false }, false],
+  ])('GIVEN options %j WHEN an encryption starts THEN the worker hashes: %s', (options, worker) => {
+    const spy = jest.spyOn(hashes, 'workerHasher');
+    try {
+      const enc = createEncryption('V3', randomBytes(32), options);
+      expect(spy).toHaveBeenCalledTimes(worker ? 1 : 0);
+      enc.stream.destroy();
+    } finally {
+      spy.mockRestore();
     }
   });
 
