@@ -27,6 +27,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   stability: 'experimental',
 
   defaultReleaseBranch: 'main',
+  // The floor of what the bundled CLI runs on: the AWS SDK v3 and commander 14 both declare node >= 20.
+  minNodeVersion: '20.0.0',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
   projenVersion: '0.103.25',
@@ -94,7 +96,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2.1148.1',
   ],
 
-  gitignore: ['cdk.out', '.venv', '.tools', 'bench/results/*.tmp', '*.tsbuildinfo'],
+  gitignore: ['cdk.out', '.venv', '.tools', 'bench/results/*.tmp', '*.tsbuildinfo', 'interop/java/target'],
   npmIgnoreOptions: { ignorePatterns: ['examples', 'integ', 'bench', '.ci', 'cdk.json'] },
 });
 
@@ -168,6 +170,14 @@ if (fs.existsSync(cliEntry)) {
 const pythonEnv = project.addTask('python:env', {
   description: 'Create or refresh .venv from requirements-dev.txt (moto, cryptography, cfn-lint, checkov)',
   exec: 'bash scripts/python-env.sh',
+});
+// The official S3 Encryption Client for Java (interop/java, built by Maven) reads what the handler writes and
+// writes what `cdk-cmek decrypt` reads. `npm test` runs it where Java and Maven are installed and skips it elsewhere;
+// this task fails instead of skipping.
+project.addTask('test:interop-java', {
+  description: 'Interop with the official Amazon S3 Encryption Client for Java on moto (needs Java 11+ and Maven)',
+  env: { CDK_CMEK_REQUIRE_OFFICIAL_CLIENT: '1' },
+  exec: 'jest --maxWorkers=1 --coverage=false test/envelope/official-client.test.ts',
 });
 // ts-jest transpiles file by file, and jsii checks only the library: type-check everything once.
 const typecheck = project.addTask('typecheck', {

@@ -136,7 +136,17 @@ export async function decryptObject(opts: DecryptObjectOptions): Promise<Decrypt
     } else {
       sink = memory = new MemorySink(maxStdout);
     }
-    const result = await decryptBody(obj.Metadata ?? {}, body, opts.context ?? {}, unwrap, sink);
+    // Objects written in instruction-file mode keep their metadata in a sibling object.
+    const instructionFile = async (suffix: string) => {
+      try {
+        const file = await opts.s3.send(new GetObjectCommand({ Bucket: opts.bucket, Key: `${opts.key}${suffix}` }));
+        return await file.Body!.transformToString('utf8');
+      } catch (e) {
+        if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
+        throw e;
+      }
+    };
+    const result = await decryptBody(obj.Metadata ?? {}, body, opts.context ?? {}, unwrap, sink, instructionFile);
     if (pending) {
       await pending.commit();
     } else {

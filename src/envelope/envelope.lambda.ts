@@ -202,6 +202,15 @@ async function openSource(spec: SourceSpec): Promise<OpenSource> {
   throw new SourceError(`unknown source type ${JSON.stringify((spec as SourceSpec).type)}`);
 }
 
+/**
+ * Lambda shows every function two cores but allots CPU by memory: one full vCPU at 1,769 MB, more above. Below
+ * that, hashing on a second thread only adds its overhead. Outside Lambda (tests), Node's count decides.
+ */
+function lambdaHasSecondCore(): boolean | undefined {
+  const mb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return Number.isFinite(mb) && mb > 0 ? mb > 1769 : undefined;
+}
+
 /** Encrypts the source into a new object version. Retries of the same request find the version they wrote. */
 async function write(props: EnvelopeProperties, marker: string): Promise<HandlerResponse> {
   const client = await s3();
@@ -221,7 +230,7 @@ async function write(props: EnvelopeProperties, marker: string): Promise<Handler
     dk.Plaintext?.fill(0);
     let encryption;
     try {
-      encryption = createEncryption(props.Format, plaintextKey);
+      encryption = createEncryption(props.Format, plaintextKey, { expectedBytes: source.length, secondCore: lambdaHasSecondCore() });
     } finally {
       plaintextKey.fill(0);
     }

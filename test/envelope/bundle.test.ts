@@ -113,12 +113,17 @@ describe('bundled envelope handler', () => {
       const body = Buffer.from(await bad.Body!.transformToByteArray());
       body[0] = body[0] === 0 ? 1 : 0;
       await s3.send(new PutObjectCommand({ Bucket: 'cli-bin', Key: 'bad', Body: body, Metadata: bad.Metadata }));
+      // Node's own warnings stay on, and the SDK's switch unset: the CLI alone must keep stderr to its one line.
+      const env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+      delete env.NODE_NO_WARNINGS;
+      delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
       const run = (key: string, out: string) => spawnSync(process.execPath, [cli, 'decrypt', `s3://cli-bin/${key}`, '--out', out, '--context', 'app=x', '--region', 'eu-west-1', '--endpoint-url', moto.endpoint], {
         encoding: 'utf8',
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', NODE_NO_WARNINGS: '1' },
+        env,
       });
       const good = run('good', path.join(tmp, 'good'));
       expect(good.status).toBe(0);
+      expect(good.stderr).toBe(`decrypted 10 bytes (format V3) to ${path.join(tmp, 'good')}\n`);
       expect((await fs.readFile(path.join(tmp, 'good'))).toString()).toBe('plain good');
       const rejected = run('bad', path.join(tmp, 'bad'));
       expect(rejected.status).toBe(1);

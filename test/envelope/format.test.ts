@@ -16,6 +16,8 @@ import {
   kmsEncryptionContext,
   metadataBytes,
   parseMetadata,
+  usesInstructionFile,
+  withInstructionFile,
 } from '../../src/envelope/format';
 import { decryptBody } from '../../src/envelope/reader';
 
@@ -187,6 +189,42 @@ describe('format', () => {
 
   test('GIVEN metadata WHEN measuring THEN UTF-8 bytes of keys and values are summed', () => {
     expect(metadataBytes({ ab: 'cd', é: 'x' })).toBe(4 + 3);
+  });
+
+  describe('instruction files', () => {
+    const split = (metadata: Record<string, string>, onObject: string[]) => {
+      const object = Object.fromEntries(Object.entries(metadata).filter(([k]) => onObject.includes(k)));
+      const file = JSON.stringify(Object.fromEntries(Object.entries(metadata).filter(([k]) => !onObject.includes(k))));
+      return { object, file };
+    };
+
+    test.each([
+      ['V3', ['x-amz-c', 'x-amz-d', 'x-amz-i']],
+      ['V2', []],
+    ] as const)('GIVEN a %s object whose metadata is in an instruction file WHEN the reader gets the file THEN it decrypts; without the file THEN it says so', async (format, onObject) => {
+      const kms = new FakeKms();
+      const plaintext = randomBytes(500);
+      const { metadata, body } = await encryptInMemory(kms, format, plaintext, { app: 'a' });
+      const { object, file } = split(metadata, [...onObject]);
+      expect(usesInstructionFile(object)).toBe(true);
+      expect(usesInstructionFile(metadata)).toBe(false);
+      const load = jest.fn(async (suffix: string) => (suffix === '.instruction' ? file : undefined));
+      const sink = bufferSink();
+      await decryptBody(object, chunked(body), { app: 'a' }, (w, c) => kms.unwrap(w, c), sink, load);
+      expect(sink.bytes().equals(plaintext)).toBe(true);
+      await expect(decryptBody(object, chunked(body), { app: 'a' }, (w, c) => kms.unwrap(w, c), bufferSink(), async () => undefined))
+        .rejects.toThrow(format === 'V3' ? 'metadata x-amz-3 is missing: the object keeps its content metadata in an instruction file' : 'object has no S3 Encryption Client metadata, in its own metadata or in an instruction file');
+    });
+
+    test('GIVEN a V3 instruction file that also carries x-amz-d WHEN read THEN rejected: the commitment must come from the object', async () => {
+      const kms = new FakeKms();
+      const { metadata } = await encryptInMemory(kms, 'V3', Buffer.from('x'), {});
+      const { object } = split(metadata, ['x-amz-c', 'x-amz-d', 'x-amz-i']);
+      const file = JSON.stringify({ 'x-amz-3': metadata['x-amz-3'], 'x-amz-w': '12', 'x-amz-d': metadata['x-amz-d'] });
+      expect(() => withInstructionFile(object, file)).toThrow('the instruction file of a V3 object must not hold x-amz-d');
+      expect(() => withInstructionFile(object, '[1]')).toThrow('the instruction file is not a JSON object');
+      expect(() => withInstructionFile(object, '{"x-amz-3": 1}')).toThrow('the instruction file has a non-string value for "x-amz-3"');
+    });
   });
 
   test.each(['V3', 'V2'] as const)('GIVEN random mutations of a %s object WHEN decrypting THEN each is rejected with a clear error or yields the original bytes', async (format: FormatVersion) => {
