@@ -9,9 +9,10 @@ const app = integApp();
 // The platform account: one key per way a platform team configures it.
 const platform = new Stack(app, 'CmekKeyInteg', { env: PLATFORM_ENV });
 
-// Named, because the replicated key's policy (which its replica copies) names it by a literal ARN.
+// Named, because the replicated key's policy (which its replica copies) names it by a literal ARN; the name is
+// this app's own, so that it deploys into one account beside the other integ apps.
 const breakGlass = new iam.Role(platform, 'BreakGlass', {
-  roleName: 'cmek-break-glass',
+  roleName: 'cmek-integ-key-break-glass',
   assumedBy: breakGlassPrincipal(),
   description: 'Assumed with MFA to delete or disable a key that is still in use',
 });
@@ -65,7 +66,7 @@ const replicated = new CmekKey(platform, 'ReplicatedKey', {
   alias: 'cmek/integ-replicated',
   multiRegion: true,
   grantees: [CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor', actions: [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY] })],
-  deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${PLATFORM_ENV.account}:role/cmek-break-glass`] },
+  deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${PLATFORM_ENV.account}:role/cmek-integ-key-break-glass`] },
 });
 const replicaRegion = new Stack(app, 'CmekKeyIntegReplica', {
   env: { account: PLATFORM_ENV.account, region: 'eu-central-1' },

@@ -1,13 +1,14 @@
 // `test:deploy`: deploys the example app, every integ app and a redeploy app to LocalStack with the project's own CDK CLI, reads every stack back, redeploys, destroys, and prints what it found.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DisableKeyRotationCommand, EnableKeyRotationCommand, GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import Table from 'cli-table3';
 import { AppEntry, exampleApp, integApps, ROOT, synthApp } from '../integ-synth';
 import { assertLoopbackOnly, installLocalStack, startLocalStack } from './localstack';
-import { DeployedStack, readDeployed, StackRef, Template, Verification, verifyRetained, verifyStack } from './verify';
+import { Clients, DeployedStack, readDeployed, StackRef, Template, Verification, verifyRetained, verifyStack } from './verify';
 
 /** The platform account the apps deploy to (the integ apps name it); the vendor stacks deploy to theirs by role. */
 const ACCOUNT = '999999999999';
@@ -82,13 +83,26 @@ function nestedTemplates(templateFile: string): string[] {
 }
 
 /** Runs the project's CDK CLI outside the project folder (it would otherwise synthesize `cdk.json`'s app first). */
-function cdk(args: string[], env: NodeJS.ProcessEnv, log: string): { ok: boolean; tail: string } {
-  const r = spawnSync(CDK, args, { cwd: os.tmpdir(), env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
-  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+async function cdk(args: string[], env: NodeJS.ProcessEnv, log: string): Promise<{ ok: boolean; tail: string }> {
+  const child = spawn(CDK, args, { cwd: os.tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const kill = setTimeout(() => child.kill('SIGKILL'), 600_000);
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(kill);
   fs.mkdirSync(path.dirname(log), { recursive: true });
   fs.writeFileSync(log, `$ cdk ${args.join(' ')}\n${output}`);
   const errors = output.split('\n').filter((l) => /FAILED|❌|Error|error/.test(l) && !/NodeVersionSupportWarning/.test(l));
-  return { ok: r.status === 0, tail: (errors.length ? errors : output.trim().split('\n')).slice(-3).join(' | ') || String(r.error ?? '') };
+  return { ok: status === 0, tail: (errors.length ? errors : output.trim().split('\n')).slice(-3).join(' | ') };
+}
+
+/** Runs `task` on every item, at most `limit` at a time: LocalStack serves several stacks at once, the CLI mostly waits. */
+async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+  }));
 }
 
 /** A stack as deployed and what its read-back found. */
@@ -105,7 +119,7 @@ async function deployAndVerify(endpoint: string, env: NodeJS.ProcessEnv, app: Sy
   if (app.stacks.length === 0) return out;
   const start = Date.now();
   const names = app.stacks.map((s) => s.name);
-  const deploy = cdk(['deploy', '--app', app.dir, '--require-approval', 'never', '--progress', 'events', '--exclusively', ...names], env, path.join(OUT, 'logs', `${app.name}-${phase}.log`));
+  const deploy = await cdk(['deploy', '--app', app.dir, '--require-approval', 'never', '--progress', 'events', '--exclusively', ...names], env, path.join(OUT, 'logs', `${app.name}-${phase}.log`));
   const deploySeconds = elapsed(start);
   for (const stack of app.stacks) {
     const began = Date.now();
@@ -146,12 +160,40 @@ async function redeploy(endpoint: string, env: NodeJS.ProcessEnv, deployed: Map<
   return app;
 }
 
+/**
+ * Proves the read-back can fail: changes one deployed key behind CloudFormation's back (a statement dropped from its
+ * policy, rotation off), expects the checks to report both, then puts the key back.
+ */
+async function selfCheck(endpoint: string, x: Deployed): Promise<void> {
+  const began = Date.now();
+  const row: Row = { stack: x.stack.name, phase: 'self-check', result: 'ok', seconds: 0, keys: 1, mismatches: [] };
+  rows.push(row);
+  const [keyId] = x.v.keyIds.values();
+  const kms = Clients.for(endpoint, x.stack.account, x.stack.region).kms;
+  const original = (await kms.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }))).Policy!;
+  const tampered = JSON.parse(original);
+  tampered.Statement.pop();
+  await kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(tampered) }));
+  await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+  try {
+    const found = (await verifyStack(endpoint, x.stack, x.d)).mismatches.join('\n');
+    for (const what of ['key policy', 'rotation']) {
+      if (!found.includes(`: ${what} differs`)) row.mismatches.push(`a changed ${what} of key ${keyId} went unnoticed by the read-back`);
+    }
+  } finally {
+    await kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: original }));
+    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }));
+  }
+  if (row.mismatches.length) row.result = 'FAILED';
+  row.seconds = elapsed(began);
+}
+
 /** Destroys an app's stacks; every retained key must still be there and Enabled. */
 async function destroyAndVerify(endpoint: string, env: NodeJS.ProcessEnv, app: SynthesizedApp, deployed: Map<string, Deployed>) {
   if (app.stacks.length === 0) return;
   const start = Date.now();
   const names = app.stacks.map((s) => s.name);
-  const destroy = cdk(['destroy', '--app', app.dir, '--force', '--exclusively', ...names], env, path.join(OUT, 'logs', `${app.name}-destroy.log`));
+  const destroy = await cdk(['destroy', '--app', app.dir, '--force', '--exclusively', ...names], env, path.join(OUT, 'logs', `${app.name}-destroy.log`));
   for (const stack of app.stacks) {
     const row: Row = { stack: stack.name, phase: 'destroy', result: 'ok', seconds: elapsed(start) / app.stacks.length, keys: 0, mismatches: [] };
     rows.push(row);
@@ -165,19 +207,28 @@ async function destroyAndVerify(endpoint: string, env: NodeJS.ProcessEnv, app: S
   }
 }
 
-/** Bootstraps every environment a deployed stack lives in, each with its own account's credentials. */
-function bootstrap(env: NodeJS.ProcessEnv, apps: SynthesizedApp[]): void {
+/** Bootstraps every environment a deployed stack lives in, each account with its own credentials, accounts at once. */
+async function bootstrap(env: NodeJS.ProcessEnv, apps: SynthesizedApp[]): Promise<void> {
   const byAccount = new Map<string, Set<string>>();
   for (const s of apps.flatMap((a) => a.stacks)) byAccount.set(s.account, (byAccount.get(s.account) ?? new Set()).add(`aws://${s.account}/${s.region}`));
-  for (const [account, envs] of byAccount) {
-    const start = Date.now();
-    const r = cdk(['bootstrap', ...envs], { ...env, AWS_ACCESS_KEY_ID: account }, path.join(OUT, 'logs', `bootstrap-${account}.log`));
-    rows.push({ stack: `bootstrap ${[...envs].join(' ')}`, phase: 'bootstrap', result: r.ok ? 'ok' : 'FAILED', seconds: elapsed(start), keys: 0, mismatches: r.ok ? [] : [r.tail] });
-    if (!r.ok) throw new Error(`cdk bootstrap failed for ${account}: ${r.tail}`);
-  }
+  const failed: string[] = [];
+  await Promise.all(
+    [...byAccount].map(async ([account, envs]) => {
+      const start = Date.now();
+      const r = await cdk(['bootstrap', ...envs], { ...env, AWS_ACCESS_KEY_ID: account }, path.join(OUT, 'logs', `bootstrap-${account}.log`));
+      rows.push({ stack: `bootstrap ${[...envs].join(' ')}`, phase: 'bootstrap', result: r.ok ? 'ok' : 'FAILED', seconds: elapsed(start), keys: 0, mismatches: r.ok ? [] : [r.tail] });
+      if (!r.ok) failed.push(`${account}: ${r.tail}`);
+    }),
+  );
+  if (failed.length) throw new Error(`cdk bootstrap failed for ${failed.join('; ')}`);
 }
 
+/** How many apps deploy or destroy at once. */
+const PARALLEL = 3;
+
 function report(total: number): number {
+  const phases = ['synth', 'bootstrap', 'deploy', 'redeploy', 'self-check', 'destroy'];
+  rows.sort((a, b) => phases.indexOf(a.phase) - phases.indexOf(b.phase));
   const table = new Table({ head: ['stack', 'phase', 'result', 'time (s)', 'keys compared', 'mismatches'] });
   for (const r of rows) table.push([r.stack, r.phase, r.result, r.seconds.toFixed(1), r.keys, r.mismatches.length]);
   console.log(table.toString());
@@ -217,14 +268,16 @@ async function main(): Promise<number> {
     const apps = [exampleApp(), ...integApps().map((a) => ({ ...a, context: ASSET_METADATA }))].map((a) => synth(a, a.name));
     const redeployBefore = synth(redeployApp('before'), 'redeploy-before');
     rows.push({ stack: `${apps.length + 1} apps`, phase: 'synth', result: 'ok', seconds: elapsed(synthStart), keys: 0, mismatches: [] });
-    bootstrap(env, [...apps, redeployBefore]);
+    await bootstrap(env, [...apps, redeployBefore]);
 
     const deployed = new Map<string, Deployed>();
-    for (const app of [...apps, redeployBefore]) {
+    await pool([...apps, redeployBefore], PARALLEL, async (app) => {
       for (const [name, x] of await deployAndVerify(localstack.endpoint, env, app, 'deploy')) deployed.set(name, x);
-    }
+    });
     const redeployAfter = await redeploy(localstack.endpoint, env, deployed);
-    for (const app of [...apps, redeployAfter]) await destroyAndVerify(localstack.endpoint, env, app, deployed);
+    const redeployed = deployed.get(redeployAfter.stacks[0]?.name ?? '');
+    if (redeployed) await selfCheck(localstack.endpoint, redeployed);
+    await pool([...apps, redeployAfter], PARALLEL, (app) => destroyAndVerify(localstack.endpoint, env, app, deployed));
   } finally {
     await localstack.stop();
   }
