@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 import { TypescriptConfig, TypescriptConfigExtends, UpdateSnapshot } from 'projen/lib/javascript';
 import { addBenchmarks } from './projenrc/bench';
+import { addDeployTests } from './projenrc/deploy';
 import { addQualityGates } from './projenrc/quality';
 
 /** Every `*.lambda.ts` handler under `src/`, as a project-relative path. */
@@ -203,5 +204,6 @@ new JsonFile(project, 'cdk.json', {
 
 addQualityGates(project);
 addBenchmarks(project);
+addDeployTests(project);
 
 project.synth();

@@ -1,7 +1,8 @@
 // The example app `cdk.json` runs (`npx cdk synth`): the platform stack, checked by cdk-nag's AwsSolutions rules.
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CmekDisasterRecoveryStack, CmekPlatformStack } from './platform-stack';
+import { CmekDisasterRecoveryStack, CmekPlatformStack, VENDOR_ACCOUNT } from './platform-stack';
 
 const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -13,6 +14,15 @@ const platform = new CmekPlatformStack(app, 'CmekPlatform', {
   env: { account, region },
   crossRegionReferences: true,
 });
+// The vendor's side: the audit role the platform key grants by ARN. KMS refuses a key policy naming a principal
+// that does not exist, so the vendor creates it first.
+const vendor = new Stack(app, 'CmekVendor', { env: { account: VENDOR_ACCOUNT, region } });
+new iam.Role(vendor, 'AcmeAudit', {
+  roleName: 'acme-audit',
+  assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+  description: 'The Acme Analytics auditor: may decrypt with the platform key',
+});
+platform.node.addDependency(vendor);
 new CmekDisasterRecoveryStack(app, 'CmekDisasterRecovery', {
   env: { account, region: recoveryRegion },
   crossRegionReferences: true,

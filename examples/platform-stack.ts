@@ -20,7 +20,7 @@ import {
 } from '../src';
 
 /** The vendor's AWS account: it processes our data with our key. */
-const VENDOR_ACCOUNT = '111122223333';
+export const VENDOR_ACCOUNT = '111122223333';
 
 /** The break-glass role's name: exempt from the deletion guard, and written as a literal ARN so replicas can carry it. */
 const BREAK_GLASS_ROLE = 'cmek-key-break-glass';

@@ -1,10 +1,12 @@
 // Integration app for CmekBucket: a bucket with its own key, and one under a shared key with access logs, lifecycle and grants.
 import { Duration, Stack } from 'aws-cdk-lib';
 import { CmekBucket, CmekGrantee, CmekKey } from '../src';
-import { accessLogsBucket, integApp, PLATFORM_ENV, VENDOR_ACCOUNT } from './support/integ-app';
+import { accessLogsBucket, integApp, namedRole, PLATFORM_ENV, VENDOR_ACCOUNT, vendorStack } from './support/integ-app';
 
 const app = integApp();
 const stack = new Stack(app, 'CmekBucketInteg', { env: PLATFORM_ENV });
+// The vendor's reader role, which the named bucket's policy and key policy grant by ARN (a literal: it is another account's).
+namedRole(vendorStack(app, 'CmekBucketIntegVendor', stack), 'vendor-reader', 'The vendor workload that reads the named bucket');
 
 const accessLogs = accessLogsBucket(stack);
 

@@ -1,10 +1,13 @@
 // Integration app for CmekKeyFleet: tenants sharded across nested stacks by hash and by pin, per-tenant overrides, the tenant record, the fleet's monitor and auditor.
 import { Duration, Stack } from 'aws-cdk-lib';
 import { CmekAction, CmekGrantee, CmekKeyFleet } from '../src';
-import { integApp, PLATFORM_ENV, VENDOR_ACCOUNT } from './support/integ-app';
+import { breakGlassPrincipal, integApp, namedRole, PLATFORM_ENV, VENDOR_ACCOUNT, vendorStack } from './support/integ-app';
 
 const app = integApp();
 const stack = new Stack(app, 'CmekFleetInteg', { env: PLATFORM_ENV });
+// The roles the keys' policies name by ARN: the break-glass role the guard exempts, and tenant b's reader at the vendor.
+namedRole(stack, 'cmek-break-glass', 'Assumed with MFA to delete or disable a key that is still in use', breakGlassPrincipal());
+namedRole(vendorStack(app, 'CmekFleetIntegVendor', stack), 'beta-reader', 'The vendor workload that reads tenant b data');
 
 const fleet = new CmekKeyFleet(stack, 'Fleet', {
   shardCount: 2,

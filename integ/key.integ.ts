@@ -2,15 +2,18 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CmekAction, CmekGrantee, CmekKey, CmekReplicaKey } from '../src';
-import { integApp, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT } from './support/integ-app';
+import { breakGlassPrincipal, integApp, namedRole, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT, vendorStack } from './support/integ-app';
 
 const app = integApp();
 
 // The platform account: one key per way a platform team configures it.
 const platform = new Stack(app, 'CmekKeyInteg', { env: PLATFORM_ENV });
 
+// Named, because the replicated key's policy (which its replica copies) names it by a literal ARN; the name is
+// this app's own, so that it deploys into one account beside the other integ apps.
 const breakGlass = new iam.Role(platform, 'BreakGlass', {
-  assumedBy: new iam.AccountRootPrincipal().withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }),
+  roleName: 'cmek-integ-key-break-glass',
+  assumedBy: breakGlassPrincipal(),
   description: 'Assumed with MFA to delete or disable a key that is still in use',
 });
 const workload = new iam.Role(platform, 'Workload', {
@@ -63,7 +66,7 @@ const replicated = new CmekKey(platform, 'ReplicatedKey', {
   alias: 'cmek/integ-replicated',
   multiRegion: true,
   grantees: [CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor', actions: [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY] })],
-  deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${PLATFORM_ENV.account}:role/cmek-break-glass`] },
+  deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${PLATFORM_ENV.account}:role/cmek-integ-key-break-glass`] },
 });
 const replicaRegion = new Stack(app, 'CmekKeyIntegReplica', {
   env: { account: PLATFORM_ENV.account, region: 'eu-central-1' },
@@ -71,8 +74,10 @@ const replicaRegion = new Stack(app, 'CmekKeyIntegReplica', {
 });
 new CmekReplicaKey(replicaRegion, 'ReplicatedKeyReplica', { primary: replicated });
 
-// The vendor's account: it imports the platform team's key by ARN and lets one role decrypt with it.
-const vendor = new Stack(app, 'CmekKeyIntegVendor', { env: { account: VENDOR_ACCOUNT, region: PLATFORM_ENV.region } });
+// The vendor's account: its audit role, which the vendor key grants by ARN; and it imports the platform team's key
+// by ARN and lets one role decrypt with it.
+const vendor = vendorStack(app, 'CmekKeyIntegVendor', platform);
+namedRole(vendor, 'vendor-audit', 'The vendor auditor that may decrypt with the vendor key');
 const customerKey = CmekKey.fromCustomerKeyArn(
   vendor,
   'CustomerKey',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs LocalStack's KMS provider (pure Python, run on the host: no Docker) into .tools/localstack-venv from
-# the pinned scripts/localstack-kms.requirements.txt. It enforces key states like AWS KMS does; the key-state
-# tests use it when local-kms (scripts/local-kms.sh) cannot be installed.
+# Installs LocalStack (pure Python, run on the host: no Docker) into .tools/localstack-venv from the pinned
+# scripts/localstack-kms.requirements.txt. Its KMS enforces key states like AWS KMS does: the key-state tests use it
+# when local-kms (scripts/local-kms.sh) cannot be installed. `test:deploy` deploys to its CloudFormation.
 # Idempotent (a stamp of the requirements file) and safe to run from parallel test workers (flock).
 # Needs Python >= 3.13: LOCALSTACK_PYTHON, else python3.13 / python3 from PATH, else a pyenv-installed 3.13+.
 # Prints the virtualenv's python.

@@ -1,5 +1,6 @@
 // The App every integration app synthesizes into: recommended feature flags, cdk-nag, no version reporting.
-import { App, CfnResource, Environment, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Environment, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -46,4 +47,26 @@ export function accessLogsBucket(scope: Construct): s3.Bucket {
   });
   skipCheckov(accessLogs, 'CKV_AWS_18', 'This is the server-access-log bucket: logging it into itself would loop');
   return accessLogs;
+}
+
+/**
+ * The vendor's own stack, in the vendor's account: the roles the platform's policies grant by ARN live there.
+ * `dependent` (the platform's stack) deploys after it, because KMS and S3 refuse a policy naming a principal that
+ * does not exist yet.
+ */
+export function vendorStack(app: App, id: string, dependent: Stack): Stack {
+  const vendor = new Stack(app, id, { env: { account: VENDOR_ACCOUNT, region: PLATFORM_ENV.region } });
+  dependent.node.addDependency(vendor);
+  return vendor;
+}
+
+/** A role with a fixed name, for policies that name it by ARN: a vendor's workload role, or a break-glass role a replica's policy copies. */
+export function namedRole(scope: Construct, roleName: string, description: string, assumedBy?: iam.IPrincipal): iam.Role {
+  const id = roleName.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
+  return new iam.Role(scope, id, { roleName, description, assumedBy: assumedBy ?? new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+}
+
+/** Assumed by a person of the account, with MFA, to delete or disable a key that is still in use. */
+export function breakGlassPrincipal(): iam.IPrincipal {
+  return new iam.AccountRootPrincipal().withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } });
 }

@@ -49,7 +49,7 @@ export async function startLocalKms(bin: string, account = '111122223333', regio
 }
 
 /**
- * Runs LocalStack's runtime with only KMS, in host mode (OVERRIDE_IN_DOCKER=0: its files go under a throw-away
+ * Runs LocalStack's runtime with only KMS, on loopback only, in host mode (OVERRIDE_IN_DOCKER=0: its files go under a throw-away
  * FILESYSTEM_ROOT even when this machine is a container), with no DNS server, no analytics and no certificate
  * download, and the prebuilt service catalog. The account of its keys is the client's access key id when that
  * is 12 digits, else 000000000000.
@@ -65,7 +65,9 @@ export async function startLocalStackKms(python: string): Promise<Emulator> {
     OVERRIDE_IN_DOCKER: '0',
     FILESYSTEM_ROOT: root,
     CONFIG_DIR: path.join(root, 'config'),
+    // Both: the default gateway server ignores the host part and listens on every interface.
     GATEWAY_LISTEN: `127.0.0.1:${port}`,
+    GATEWAY_SERVER: 'hypercorn',
     SERVICES: 'kms',
     EAGER_SERVICE_LOADING: '1',
     DNS_ADDRESS: '0',
