@@ -1,6 +1,6 @@
 // A KMS emulator that enforces key states (a key pending deletion or disabled fails with AWS's error), on a free
-// loopback port: local-kms (scripts/local-kms.sh) when `go install` can fetch it, else LocalStack's KMS provider
-// run on the host without Docker (scripts/localstack-kms.sh). moto does not enforce key states.
+// loopback port: LocalStack's KMS provider run on the host without Docker (scripts/localstack-kms.sh), or local-kms
+// (scripts/local-kms.sh) when asked for. moto does not enforce key states.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -29,15 +29,19 @@ function install(script: string): { path?: string; reason?: string } {
 }
 
 /**
- * local-kms if it installs, else LocalStack's KMS (installed on first use into .tools/localstack-venv);
- * undefined, with both reasons, when neither can be installed here.
+ * LocalStack's KMS (installed on first use into .tools/localstack-venv), which binds to 127.0.0.1 only; undefined,
+ * with the reason, when it cannot be installed here. local-kms listens on every interface (it binds `:PORT`, with no
+ * way to name the address), so it runs only when asked for with `CDK_CMEK_KEY_STATE_KMS=local-kms`.
  */
 export function installKeyStateKms(): { kms?: KeyStateKms; reason?: string } {
-  const localKms = install('local-kms.sh');
-  if (localKms.path) return { kms: { name: 'local-kms', start: () => startLocalKms(localKms.path!) } };
+  if (process.env.CDK_CMEK_KEY_STATE_KMS === 'local-kms') {
+    const localKms = install('local-kms.sh');
+    if (localKms.path) return { kms: { name: 'local-kms', start: () => startLocalKms(localKms.path!) } };
+    return { reason: `local-kms: ${localKms.reason}` };
+  }
   const localStack = install('localstack-kms.sh');
   if (localStack.path) return { kms: { name: 'LocalStack KMS', start: () => startLocalStackKms(localStack.path!) } };
-  return { reason: `local-kms: ${localKms.reason}; LocalStack KMS: ${localStack.reason}` };
+  return { reason: `LocalStack KMS: ${localStack.reason}` };
 }
 
 /** Runs local-kms with a throw-away data directory. */
