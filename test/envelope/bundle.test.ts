@@ -123,7 +123,7 @@ describe('bundled envelope handler', () => {
       });
       const good = run('good', path.join(tmp, 'good'));
       expect(good.status).toBe(0);
-      expect(good.stderr).toBe(`decrypted 10 bytes (format V3) to ${path.join(tmp, 'good')}\n`);
+      expect(good.stderr).toBe(`decrypted 10 bytes (format V3, data key unwrapped by ${keyArn}) to ${path.join(tmp, 'good')}\n`);
       expect((await fs.readFile(path.join(tmp, 'good'))).toString()).toBe('plain good');
       const rejected = run('bad', path.join(tmp, 'bad'));
       expect(rejected.status).toBe(1);

@@ -157,7 +157,7 @@ suite('the official S3 Encryption Client for Java', () => {
       const objectKey = `theirs/${format}-${size}-${mode}`;
       await javaWrites(objectKey, plaintext, format, mode);
       const r = cliDecrypts(objectKey);
-      expect(r.stderr).toBe(`decrypted ${size} bytes (format ${format}) to ${r.out}\n`);
+      expect(r.stderr).toBe(`decrypted ${size} bytes (format ${format}, data key unwrapped by ${keyA}) to ${r.out}\n`);
       expect(r.status).toBe(0);
       expect((await fs.readFile(r.out)).equals(plaintext)).toBe(true);
     });
