@@ -1,5 +1,5 @@
 // CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
-import { Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { KEY_POLICY_MAX_BYTES } from './actions';
 import { DeletionGuardOptions, destroyConflict, resolveDeletionGuard } from './deletion-guard';
 import { BoundGrantee, CmekGrantee } from './grantee';
+import { acknowledgeUsageWildcards, isOrganizationWide, normalizeAlias, resolveDeploymentRole, sizeProblem, validateRotationReason } from './key-checks';
 import {
   accountRootStatement,
   administrationStatement,
@@ -19,14 +20,11 @@ import {
   usageUnknownStatement,
 } from './key-policy';
 import { KeyMetrics } from '../monitoring/metrics';
-import { synthesizerExecutionRoleArn } from '../private/deployment-role';
 import { acknowledgeNag } from '../private/nag';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { deployedJsonBytes } from '../private/policy-size';
 import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
-
-const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
  * The settings of a `CmekKey` other than its alias (shared with `CmekKeyFleet`).
@@ -135,7 +133,6 @@ export interface CmekKeyProps extends CmekKeyOptions {
   readonly alias: string;
 }
 
-const ALIAS_CHARS = /^alias\/[a-zA-Z0-9/_-]+$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /**
@@ -358,7 +355,7 @@ export class CmekKey extends Resource implements kms.IKey {
     if (allowRoot) this.policy.addStatements(accountRootStatement(Stack.of(this).account));
     if (admins.length > 0) this.policy.addStatements(administrationStatement(admins));
     // Without the root statement, only an explicit statement lets CloudFormation's role pass KMS's lockout check.
-    if (!allowRoot) this.policy.addStatements(deploymentRoleStatement(this.deploymentRole(props, '`allowAccountRootAccess: false`')));
+    if (!allowRoot) this.policy.addStatements(deploymentRoleStatement(resolveDeploymentRole(this, this.aliasName, props.deploymentRoleArn, '`allowAccountRootAccess: false`')));
   }
 
   private addGuardStatements(guard: DeletionGuardStatementOptions, pendingWindow: Duration, props: CmekKeyProps): void {
@@ -367,25 +364,9 @@ export class CmekKey extends Resource implements kms.IKey {
     const window = pendingWindow.isUnresolved() ? undefined : pendingWindowStatement(pendingWindow.toDays());
     if (window) this.policy.addStatements(window);
     if (guard.lockKeyPolicy) {
-      const deployer = this.deploymentRole(props, '`deletionGuard.lockKeyPolicy`');
+      const deployer = resolveDeploymentRole(this, this.aliasName, props.deploymentRoleArn, '`deletionGuard.lockKeyPolicy`');
       this.policy.addStatements(policyLockStatement([deployer, ...(guard.policyAdminArns ?? [])]));
     }
-  }
-
-  /** The role that creates and updates the key: named, or the synthesizer's execution role. */
-  private deploymentRole(props: CmekKeyProps, needs: string): string {
-    if (props.deploymentRoleArn !== undefined) {
-      validatePattern('deploymentRoleArn', props.deploymentRoleArn, IAM_ROLE_ARN, 'an IAM role ARN such as arn:aws:iam::111122223333:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1');
-      return props.deploymentRoleArn;
-    }
-    const stack = Stack.of(this);
-    const arn = synthesizerExecutionRoleArn(stack);
-    if (arn === undefined) {
-      throw new Error(
-        `${needs} on key ${this.aliasName} needs the role that deploys the stack in the key policy (KMS refuses a policy that locks out its creator), and the synthesizer of stack ${stack.stackName} names no CloudFormation execution role: set \`deploymentRoleArn\`, got: ${stack.synthesizer.constructor.name}`,
-      );
-    }
-    return arn;
   }
 
   private acknowledgeRotationOff(reason: string): void {
@@ -402,61 +383,9 @@ export class CmekKey extends Resource implements kms.IKey {
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');
     if (conflict) problems.push(conflict);
     const total = deployedJsonBytes(resolved);
-    if (total > KEY_POLICY_MAX_BYTES) problems.push(this.sizeProblem(total));
+    if (total > KEY_POLICY_MAX_BYTES) problems.push(sizeProblem(stack, this.aliasName, total, [...this.grantees.values()]));
     return problems;
   }
 
-  private sizeProblem(total: number): string {
-    const size = (x: unknown) => deployedJsonBytes(Stack.of(this).resolve(x));
-    const perGrantee = [...this.grantees.values()].map((g) => size(usageStatements(g).map((s) => s.toStatementJson())));
-    const granteeBytes = perGrantee.reduce((a, b) => a + b, 0);
-    const average = perGrantee.length > 0 ? granteeBytes / perGrantee.length : 0;
-    const fit = average > 0 ? Math.max(0, Math.floor((KEY_POLICY_MAX_BYTES - (total - granteeBytes)) / (average + 1))) : 0;
-    return `key policy of ${this.aliasName} would be ${total} bytes, over the KMS limit of ${KEY_POLICY_MAX_BYTES}: at most ${fit} grantees like these fit, got: ${this.grantees.size} (split them across keys, or grant a whole organization with CmekGrantee.organization())`;
-  }
 }
 
-/** Rotation off is a decision with a reason (Security Hub KMS.4); a reason with rotation on is a mistake. */
-function validateRotationReason(enabled: boolean, reason: string | undefined): void {
-  if (!enabled && (reason === undefined || reason.trim().length === 0)) {
-    throw new Error(`\`enableKeyRotation: false\` needs \`rotationDisabledReason\` (Security Hub KMS.4 expects rotation on), got: ${got(reason ?? '<none>')}`);
-  }
-  if (enabled && reason !== undefined) {
-    throw new Error(`\`rotationDisabledReason\` applies only with \`enableKeyRotation: false\`, got: ${got(reason)} with rotation on`);
-  }
-}
-
-/** Principal `*` narrowed by `aws:PrincipalOrgID`: an organization grantee. */
-function isOrganizationWide(grantee: BoundGrantee): boolean {
-  const equals = grantee.conditions.StringEquals as { [key: string]: unknown } | undefined;
-  return equals?.['aws:PrincipalOrgID'] !== undefined;
-}
-
-/**
- * `kms:ReEncrypt*` and `kms:GenerateDataKey*` are the CMEK usage set as KMS documents it (ReEncryptFrom/To;
- * GenerateDataKey with and without plaintext and the pair variants) on one key ARN: say so to cdk-nag.
- */
-function acknowledgeUsageWildcards(principal: iam.IPrincipal, actions: string[]): void {
-  if (!Construct.isConstruct(principal)) return;
-  for (const action of actions.filter((a) => a.endsWith('*'))) {
-    acknowledgeNag(principal, {
-      id: `AwsSolutions-IAM5[Action::${action}]`,
-      reason: `${action} is part of the CMEK usage set KMS documents for a customer-managed key, granted on that one key ARN`,
-    });
-  }
-}
-
-/** Adds `alias/` when missing and checks the rest; tokens pass through. */
-function normalizeAlias(alias: string): string {
-  if (Token.isUnresolved(alias)) return alias;
-  const full = alias.startsWith('alias/') ? alias : `alias/${alias}`;
-  if (full.toLowerCase().startsWith('alias/aws/')) {
-    throw new Error(`\`alias\` must not start with alias/aws/, which AWS reserves for AWS managed keys, got: ${got(alias)}`);
-  }
-  if (!ALIAS_CHARS.test(full) || full.length > 256) {
-    throw new Error(
-      `\`alias\` must be alias/ followed by letters, digits, /, _ or -, at most 256 characters in all, got: ${got(alias)}`,
-    );
-  }
-  return full;
-}
