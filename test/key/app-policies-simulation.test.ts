@@ -52,11 +52,14 @@ describe('integ and example apps, simulated', () => {
     expect(result).toBe('Allowed');
   });
 
-  const keyActions = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion'];
+  const keyActions = [
+    'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion',
+  ];
   test.each(keys.map((p) => [p.name, p] as const))('GIVEN %s WHEN an outside account calls any KMS action THEN it is never allowed', async (_name, p) => {
     const results: Record<string, string> = {};
     for (const action of keyActions) {
-      results[action] = await decide({ resourcePolicy: p.policy, resource: p.resource, principal: OUTSIDER, action, context: kmsOutsiderContext(p.region, action) });
+      const context = kmsOutsiderContext(p.region, action);
+      results[action] = await decide({ resourcePolicy: p.policy, resource: p.resource, principal: OUTSIDER, action, context });
     }
     expect(Object.entries(results).filter(([, r]) => r === 'Allowed')).toEqual([]);
   });
