@@ -189,7 +189,7 @@ export class CmekBucket extends Construct {
       return;
     }
     // A key this app does not own: its policy is its owner's to change, so say exactly what to add.
-    const statements = usageStatements(keyGrantee._bind(this)).map((s) => Stack.of(this).toJsonString(s.toStatementJson()));
+    const statements = usageStatements(keyGrantee._bind(this)).map((s) => JSON.stringify(readable(Stack.of(this).resolve(s.toStatementJson()))));
     Annotations.of(this).addWarningV2(
       'cdk-cmek:imported-key-grant',
       `the key of ${this.node.path} is imported, so ${grantee.name}${suffix} is granted on the bucket side only: the key's owner must add this key-policy statement (key ${this.key.keyArn}): ${statements.join(', ')}`,
@@ -241,4 +241,15 @@ export class CmekBucket extends Construct {
       }),
     );
   }
+}
+
+/** A resolved value as text a person can copy: joins joined, references written `${Name}` as in `Fn::Sub`. */
+function readable(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(readable);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  if (typeof o.Ref === 'string') return `\${${o.Ref}}`;
+  const join = o['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) return (join[1] as unknown[]).map((p) => String(readable(p))).join(String(join[0]));
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, readable(x)]));
 }
