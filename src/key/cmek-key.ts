@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { KEY_POLICY_MAX_BYTES } from './actions';
 import { DeletionGuardOptions, destroyConflict, resolveDeletionGuard } from './deletion-guard';
 import { BoundGrantee, CmekGrantee } from './grantee';
-import { acknowledgeUsageWildcards, isOrganizationWide, normalizeAlias, resolveDeploymentRole, sizeProblem, validateRotationReason } from './key-checks';
+import { acknowledgeUsageWildcards, claimAlias, isOrganizationWide, normalizeAlias, resolveDeploymentRole, sizeProblem, validateRotationReason } from './key-checks';
 import {
   accountRootStatement,
   administrationStatement,
@@ -207,6 +207,7 @@ export class CmekKey extends Resource implements kms.IKey {
       multiRegion: props.multiRegion,
       policy: this.policy,
     });
+    claimAlias(this, this.aliasName);
     this.key.addAlias(this.aliasName);
     this.keyArn = this.key.keyArn;
     this.keyId = this.key.keyId;

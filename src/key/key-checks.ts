@@ -83,3 +83,19 @@ export function resolveDeploymentRole(scope: Construct, aliasName: string, expli
   }
   return arn;
 }
+
+/** Alias names taken in each stack: KMS allows one alias name per account and region. */
+const ALIASES = new WeakMap<Stack, Map<string, string>>();
+
+/** Throws when another CmekKey of the same stack already has this alias (tokens are not compared). */
+export function claimAlias(scope: Construct, aliasName: string): void {
+  if (Token.isUnresolved(aliasName)) return;
+  const stack = Stack.of(scope);
+  const taken = ALIASES.get(stack) ?? new Map<string, string>();
+  ALIASES.set(stack, taken);
+  const other = taken.get(aliasName);
+  if (other !== undefined) {
+    throw new Error(`\`alias\` must be unique in the stack (KMS allows one alias name per account and region), got: ${got(aliasName)} for both ${other} and ${scope.node.path}`);
+  }
+  taken.set(aliasName, scope.node.path);
+}

@@ -143,6 +143,11 @@ const atCall: Array<[string, () => unknown, string]> = [
   ['actions repeated', () => CmekGrantee.account(VENDOR, { actions: [CmekAction.DECRYPT, CmekAction.DECRYPT] }), '`actions` must not repeat an action, got: "kms:Decrypt, kms:Decrypt"'],
   ['name without letters', () => CmekGrantee.account(VENDOR, { name: '---' }),
     '`name` must contain letters or digits and give a statement name of at most 64 characters, got: "---"'],
+  ['two keys with one alias in a stack', () => {
+    const s = stack();
+    new CmekKey(s, 'A', { alias: 'cmek/shared' });
+    new CmekKey(s, 'B', { alias: 'alias/cmek/shared' });
+  }, '`alias` must be unique in the stack (KMS allows one alias name per account and region), got: "alias/cmek/shared" for both S/A and S/B'],
   // Statement ids
   ['two grantees with one name', () => key(stack(), { grantees: [CmekGrantee.account(VENDOR), CmekGrantee.account(VENDOR)] }),
     'duplicate grantee `Account111122223333` on key alias/cmek/k: each grantee needs its own `name` (statement CmekUsageAccount111122223333 exists already)'],
