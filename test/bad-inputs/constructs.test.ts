@@ -401,6 +401,17 @@ const accepted: Array<[string, () => void]> = [
     expect(synthErrors(s)).toEqual([]);
     expect(JSON.stringify(Annotations.fromStack(s).findWarning('/S/B', Match.stringLikeRegexp('imported')))).toContain('WriterS3ReadWrite is granted on the bucket side only');
   }],
+  ['a fleet passes rotationDisabledReason and deploymentRoleArn on to each tenant key', () => {
+    const s = stack();
+    const deployer = `arn:aws:iam::${OWNER}:role/PipelineDeploy`;
+    const fleet = new CmekKeyFleet(s, 'F', {
+      keyDefaults: { allowAccountRootAccess: false, admins: [new iam.ArnPrincipal(`arn:aws:iam::${OWNER}:role/Admin`)], deploymentRoleArn: deployer },
+      tenants: [{ id: 'a', enableKeyRotation: false, rotationDisabledReason: 'rotated by re-keying' }],
+    });
+    const tenantStack = Stack.of(fleet.keyFor('a'));
+    expect(statements(tenantStack).find((x) => x.Sid === 'CmekDeploymentRole').Principal).toEqual({ AWS: deployer });
+    Template.fromStack(tenantStack).hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: false });
+  }],
   ['two keys in one stack with the same grantee names', () => {
     const s = stack();
     new CmekKey(s, 'A', { alias: 'cmek/a', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
