@@ -18,13 +18,15 @@ export type PolicyKind = 'key' | 'bucket';
 
 /** A placeholder for a value CloudFormation fills in (a reference): never a wildcard by itself. */
 const OPAQUE = '\u0000';
+/** A token in a string not yet resolved: its text around it is literal. */
+const TOKEN = /\$\{Token\[[^\]]*\]\}/g;
 
 /**
  * The literal text of a resolved CloudFormation value: strings as they are, joins joined, references as an
  * opaque placeholder. A wildcard written around a reference (`arn:${Partition}:iam::*:root`) still shows.
  */
 function literal(v: unknown): string {
-  if (typeof v === 'string') return Token.isUnresolved(v) ? OPAQUE : v;
+  if (typeof v === 'string') return Token.isUnresolved(v) ? v.replace(TOKEN, OPAQUE) : v;
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
     const join = (v as Record<string, unknown>)['Fn::Join'];
     if (Array.isArray(join) && Array.isArray(join[1])) return (join[1] as unknown[]).map(literal).join(String(join[0]));
@@ -82,7 +84,7 @@ function openConditionValue(conditions: unknown): string | undefined {
 }
 
 /**
- * Every problem of one resolved policy document, one line each, naming the statement and the fix:
+ * Every problem of one policy document (resolved, or as `PolicyDocument.toJSON()` renders it), one line each, naming the statement and the fix:
  * - an Allow to `*` or a wildcard principal that fixed-value conditions do not limit to an account or organization;
  * - administration for such a principal, even when limited;
  * - a wildcard or policy variable in an Allow condition (Security Hub KMS.5 counts it as public);
