@@ -48,7 +48,7 @@ function addCmekPair(stack: Stack, i: number): void {
 /** The five CMEK usage actions, as a key policy lists them. */
 export const PLAIN_USAGE_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
 
-/** The account-root statement and the deletion guard (365 days, with optional exempt principals) written by hand. */
+/** The account-root statement and the deletion guard (365 days, fail closed, a 30-day minimum window, optional exempt principals) written by hand. */
 export function plainRootAndGuard(owner: string, exemptPrincipalArns?: string[]): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
@@ -67,6 +67,25 @@ export function plainRootAndGuard(owner: string, exemptPrincipalArns?: string[])
         NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': '365' },
         ...(exemptPrincipalArns ? { ArnNotLike: { 'aws:PrincipalArn': exemptPrincipalArns } } : {}),
       },
+    }),
+    new iam.PolicyStatement({
+      sid: 'CmekDeletionGuardUsageUnknown',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'],
+      resources: ['*'],
+      conditions: {
+        Null: { 'kms:TrailingDaysWithoutKeyUsage': 'true' },
+        ...(exemptPrincipalArns ? { ArnNotLike: { 'aws:PrincipalArn': exemptPrincipalArns } } : {}),
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'CmekMinimumPendingWindow',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:ScheduleKeyDeletion'],
+      resources: ['*'],
+      conditions: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' } },
     }),
   ];
 }

@@ -1,8 +1,8 @@
 // Integration app for CmekKey and CmekGrantee: every grantee kind and condition, admins, the guard's variants, the vendor's side.
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { CmekAction, CmekGrantee, CmekKey, CmekReplicaKey } from '../src';
-import { breakGlassPrincipal, integApp, namedRole, PLATFORM_ENV, skipCheckov, VENDOR_ACCOUNT, vendorStack } from './support/integ-app';
+import { breakGlassPrincipal, integApp, namedRole, PLATFORM_ENV, VENDOR_ACCOUNT, vendorStack } from './support/integ-app';
 
 const app = integApp();
 
@@ -48,17 +48,13 @@ new CmekKey(platform, 'AdminOnlyKey', {
 });
 
 // A short-lived key: no rotation, no guard, removed with the stack.
-const scratch = new CmekKey(platform, 'ScratchKey', {
+new CmekKey(platform, 'ScratchKey', {
   alias: 'cmek/integ-scratch',
   enableKeyRotation: false,
+  rotationDisabledReason: 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting',
   removalPolicy: RemovalPolicy.DESTROY,
   deletionGuard: { enabled: false },
 });
-Validations.of(scratch).acknowledge({
-  id: 'AwsSolutions-KMS5',
-  reason: 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting',
-});
-skipCheckov(scratch.key, 'CKV_AWS_7', 'A scratch key that lives for one test run: rotation is off on purpose to cover that setting');
 
 // A multi-Region key and its replica in a second region, with the primary's policy, window and alias. A
 // replica's policy is a copy: its principals are literal ARNs and accounts, never references.

@@ -1,22 +1,26 @@
 // CmekBucket: an S3 bucket encrypted with a CMEK key and locked down, with grants that cover both bucket and key.
-import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CmekAction } from '../key/actions';
 import { CmekKey } from '../key/cmek-key';
 import { CmekGrantee } from '../key/grantee';
+import { usageStatements } from '../key/key-policy';
+import { policyProblems } from '../private/policy-check';
 
 /**
  * Properties of a `CmekBucket`.
  */
 export interface CmekBucketProps {
   /**
-   * The CMEK key that encrypts the bucket (SSE-KMS, with an S3 Bucket Key).
+   * The key that encrypts the bucket (SSE-KMS, with an S3 Bucket Key): a `CmekKey`, or a key imported by
+   * ARN, whose owner then adds the key-policy statements grants need (each grant warns with the statement).
    *
    * @default - a new `CmekKey` with alias `keyAlias` and default settings
    */
-  readonly encryptionKey?: CmekKey;
+  readonly encryptionKey?: kms.IKey;
 
   /**
    * The alias of the key created when `encryptionKey` is not given.
@@ -99,7 +103,10 @@ export class CmekBucket extends Construct {
   public readonly bucket: s3.Bucket;
 
   /** The key that encrypts the bucket. */
-  public readonly key: CmekKey;
+  public readonly key: kms.IKey;
+
+  /** The key that encrypts the bucket when it is a `CmekKey` of this app, whose policy grants then extend. */
+  public readonly cmekKey?: CmekKey;
 
   /** The bucket's name. */
   public readonly bucketName: string;
@@ -113,6 +120,7 @@ export class CmekBucket extends Construct {
     super(scope, id);
     this.bucketNameProp = props.bucketName;
     this.key = this.resolveKey(props);
+    this.cmekKey = this.key instanceof CmekKey ? this.key : undefined;
     this.bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
       encryption: s3.BucketEncryption.KMS,
@@ -131,6 +139,13 @@ export class CmekBucket extends Construct {
     this.bucketName = this.bucket.bucketName;
     this.bucketArn = this.bucket.bucketArn;
     this.denyOtherEncryption();
+    this.node.addValidation({
+      validate: () => {
+        const policy = this.bucket.policy?.document;
+        // Rendered, not resolved: resolving every bucket policy again would cost more than the check.
+        return policy ? policyProblems(policy.toJSON(), `bucket policy of ${this.node.path}`, 'bucket') : [];
+      },
+    });
   }
 
   /**
@@ -164,17 +179,25 @@ export class CmekBucket extends Construct {
     const encryptionContext = name !== undefined && !Token.isUnresolved(name)
       ? { 'aws:s3:arn': `arn:${Stack.of(this).partition}:s3:::${name}` }
       : undefined;
-    this.key.addGrantee(
-      grantee._derive(suffix, {
-        actions: keyActions,
-        viaServices: [`s3.${Stack.of(this).region}.amazonaws.com`],
-        encryptionContext,
-        requireEncryptionContextKeys: undefined,
-      }),
+    const keyGrantee = grantee._derive(suffix, {
+      actions: keyActions,
+      viaServices: [`s3.${Stack.of(this).region}.amazonaws.com`],
+      encryptionContext,
+      requireEncryptionContextKeys: undefined,
+    });
+    if (this.cmekKey) {
+      this.cmekKey.addGrantee(keyGrantee);
+      return;
+    }
+    // A key this app does not own: its policy is its owner's to change, so say exactly what to add.
+    const statements = usageStatements(keyGrantee._bind(this)).map((s) => JSON.stringify(readable(Stack.of(this).resolve(s.toStatementJson()))));
+    Annotations.of(this).addWarningV2(
+      'cdk-cmek:imported-key-grant',
+      `the key of ${this.node.path} is imported, so ${grantee.name}${suffix} is granted on the bucket side only: the key's owner must add this key-policy statement (key ${this.key.keyArn}): ${statements.join(', ')}`,
     );
   }
 
-  private resolveKey(props: CmekBucketProps): CmekKey {
+  private resolveKey(props: CmekBucketProps): kms.IKey {
     if (props.encryptionKey && props.keyAlias !== undefined) {
       throw new Error(`\`keyAlias\` applies only to a key the bucket creates: give \`encryptionKey\` or \`keyAlias\`, not both, got: ${JSON.stringify(props.keyAlias)} with an encryptionKey`);
     }
@@ -219,4 +242,15 @@ export class CmekBucket extends Construct {
       }),
     );
   }
+}
+
+/** A resolved value as text a person can copy: joins joined, references written `${Name}` as in `Fn::Sub`. */
+function readable(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(readable);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  if (typeof o.Ref === 'string') return `\${${o.Ref}}`;
+  const join = o['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) return (join[1] as unknown[]).map((p) => String(readable(p))).join(String(join[0]));
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, readable(x)]));
 }

@@ -183,6 +183,8 @@ export class CmekKeyFleet extends Construct {
       admins: tenant.admins ?? d.admins,
       allowAccountRootAccess: tenant.allowAccountRootAccess ?? d.allowAccountRootAccess,
       enableKeyRotation: tenant.enableKeyRotation ?? d.enableKeyRotation,
+      rotationDisabledReason: tenant.rotationDisabledReason ?? d.rotationDisabledReason,
+      deploymentRoleArn: tenant.deploymentRoleArn ?? d.deploymentRoleArn,
       rotationPeriod: tenant.rotationPeriod ?? d.rotationPeriod,
       pendingWindow: tenant.pendingWindow ?? d.pendingWindow,
       removalPolicy: tenant.removalPolicy ?? d.removalPolicy,

@@ -1,21 +1,27 @@
 // CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
-import { Duration, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { KEY_POLICY_MAX_BYTES } from './actions';
-import { DeletionGuardOptions, resolveDeletionGuard } from './deletion-guard';
+import { DeletionGuardOptions, destroyConflict, resolveDeletionGuard } from './deletion-guard';
 import { BoundGrantee, CmekGrantee } from './grantee';
+import { acknowledgeUsageWildcards, claimAlias, isOrganizationWide, normalizeAlias, resolveDeploymentRole, sizeProblem, validateRotationReason } from './key-checks';
 import {
   accountRootStatement,
   administrationStatement,
   deletionGuardStatement,
   DeletionGuardStatementOptions,
+  deploymentRoleStatement,
+  pendingWindowStatement,
+  policyLockStatement,
   usageStatements,
+  usageUnknownStatement,
 } from './key-policy';
 import { KeyMetrics } from '../monitoring/metrics';
 import { acknowledgeNag } from '../private/nag';
+import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { deployedJsonBytes } from '../private/policy-size';
 import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
@@ -54,11 +60,30 @@ export interface CmekKeyOptions {
   readonly allowAccountRootAccess?: boolean;
 
   /**
-   * Whether KMS rotates the key material automatically.
+   * Whether KMS rotates the key material automatically. Turning it off needs `rotationDisabledReason`.
    *
    * @default true
    */
   readonly enableKeyRotation?: boolean;
+
+  /**
+   * Why rotation is off (Security Hub KMS.4 expects it on): required with `enableKeyRotation: false`, and
+   * recorded as the reason for the cdk-nag and checkov findings it causes.
+   *
+   * @default - none; rotation must stay on
+   */
+  readonly rotationDisabledReason?: string;
+
+  /**
+   * The IAM role CloudFormation creates and updates the key with. KMS refuses a key policy that would not let
+   * its creator call kms:PutKeyPolicy, so with `allowAccountRootAccess: false` (and with the guard's
+   * `lockKeyPolicy`) the policy names this role.
+   *
+   * @default - the CloudFormation execution role of the stack's synthesizer (`DefaultStackSynthesizer`'s
+   * `cdk-hnb659fds-cfn-exec-role-<account>-<region>`); synthesis fails where the synthesizer has none and the
+   * policy needs it
+   */
+  readonly deploymentRoleArn?: string;
 
   /**
    * How often the key material rotates, from 90 to 2560 days.
@@ -108,7 +133,6 @@ export interface CmekKeyProps extends CmekKeyOptions {
   readonly alias: string;
 }
 
-const ALIAS_CHARS = /^alias\/[a-zA-Z0-9/_-]+$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /**
@@ -148,6 +172,7 @@ export class CmekKey extends Resource implements kms.IKey {
   public readonly policy: iam.PolicyDocument;
 
   private readonly grantees = new Map<string, BoundGrantee>();
+  private readonly sids = new Set<string>();
   private readonly guard?: DeletionGuardStatementOptions;
 
   constructor(scope: Construct, id: string, props: CmekKeyProps) {
@@ -163,11 +188,13 @@ export class CmekKey extends Resource implements kms.IKey {
     } else if (props.rotationPeriod) {
       throw new Error(`\`rotationPeriod\` needs \`enableKeyRotation\` to be true, got: ${rotationPeriod.toHumanString()} with rotation off`);
     }
-    this.guard = resolveDeletionGuard(props.deletionGuard, removalPolicy);
+    validateRotationReason(enableKeyRotation, props.rotationDisabledReason);
+    const guard = resolveDeletionGuard(props.deletionGuard);
+    this.guard = guard && { ...guard, lockKeyPolicy: props.deletionGuard?.lockKeyPolicy, policyAdminArns: props.deletionGuard?.policyAdminArns };
 
     this.policy = new iam.PolicyDocument();
     this.addAccessStatements(props);
-    if (this.guard) this.policy.addStatements(deletionGuardStatement(this.guard));
+    if (this.guard) this.addGuardStatements(this.guard, pendingWindow, props);
 
     this.key = new kms.Key(this, 'Key', {
       description: props.description ?? `Customer-managed key ${this.aliasName}`,
@@ -180,12 +207,14 @@ export class CmekKey extends Resource implements kms.IKey {
       multiRegion: props.multiRegion,
       policy: this.policy,
     });
+    claimAlias(this, this.aliasName);
     this.key.addAlias(this.aliasName);
     this.keyArn = this.key.keyArn;
     this.keyId = this.key.keyId;
+    if (!enableKeyRotation) this.acknowledgeRotationOff(props.rotationDisabledReason!);
 
     for (const grantee of props.grantees ?? []) this.addGrantee(grantee);
-    this.node.addValidation({ validate: () => this.validatePolicySize() });
+    this.node.addValidation({ validate: () => this.validateFinalPolicy() });
   }
 
   /** A reference to this key. */
@@ -209,8 +238,17 @@ export class CmekKey extends Resource implements kms.IKey {
         `duplicate grantee \`${bound.name}\` on key ${this.aliasName}: each grantee needs its own \`name\` (statement CmekUsage${bound.name} exists already)`,
       );
     }
+    const statements = usageStatements(bound);
+    for (const s of statements) {
+      if (s.sid !== undefined && this.sids.has(s.sid)) {
+        throw new Error(
+          `grantee \`${bound.name}\` on key ${this.aliasName} would write statement ${s.sid}, which another grantee writes already: give one of them another \`name\`, got: ${got(bound.name)}`,
+        );
+      }
+    }
+    for (const s of statements) if (s.sid !== undefined) this.sids.add(s.sid);
     this.grantees.set(bound.name, bound);
-    this.policy.addStatements(...usageStatements(bound));
+    this.policy.addStatements(...statements);
     if (isOrganizationWide(bound)) {
       skipCheckov(this.key, [{
         id: 'CKV_AWS_33',
@@ -241,9 +279,8 @@ export class CmekKey extends Resource implements kms.IKey {
     return KeyMetrics.daysSinceLastUse(this.keyId, options);
   }
 
+  /** Sets the key's removal policy; a guarded key without exemptions refuses DESTROY at synth. */
   public applyRemovalPolicy(policy: RemovalPolicy): void {
-    // The same DESTROY-with-guard check as at construction.
-    if (this.guard) resolveDeletionGuard(this.guard, policy);
     this.key.applyRemovalPolicy(policy);
   }
 
@@ -251,6 +288,7 @@ export class CmekKey extends Resource implements kms.IKey {
     return this.key.addAlias(normalizeAlias(alias));
   }
 
+  /** Adds a statement to the key policy; the final-policy check at synth reads it like every other. */
   public addToResourcePolicy(statement: iam.PolicyStatement, allowNoOp?: boolean): iam.AddToResourcePolicyResult {
     return this.key.addToResourcePolicy(statement, allowNoOp);
   }
@@ -309,56 +347,46 @@ export class CmekKey extends Resource implements kms.IKey {
         '`allowAccountRootAccess: false` needs at least one entry in `admins`, or nobody could ever manage the key again, got: admins []',
       );
     }
+    for (const admin of admins) {
+      const wildcard = wildcardPrincipalOf(admin);
+      if (wildcard !== undefined) {
+        throw new Error(`\`admins\` must name principals (key administration for a wildcard reaches every account that matches it), got: principal ${got(wildcard)}`);
+      }
+    }
     if (allowRoot) this.policy.addStatements(accountRootStatement(Stack.of(this).account));
     if (admins.length > 0) this.policy.addStatements(administrationStatement(admins));
+    // Without the root statement, only an explicit statement lets CloudFormation's role pass KMS's lockout check.
+    if (!allowRoot) this.policy.addStatements(deploymentRoleStatement(resolveDeploymentRole(this, this.aliasName, props.deploymentRoleArn, '`allowAccountRootAccess: false`')));
   }
 
-  private validatePolicySize(): string[] {
+  private addGuardStatements(guard: DeletionGuardStatementOptions, pendingWindow: Duration, props: CmekKeyProps): void {
+    this.policy.addStatements(deletionGuardStatement(guard));
+    if (guard.failClosed) this.policy.addStatements(usageUnknownStatement(guard));
+    const window = pendingWindow.isUnresolved() ? undefined : pendingWindowStatement(pendingWindow.toDays());
+    if (window) this.policy.addStatements(window);
+    if (guard.lockKeyPolicy) {
+      const deployer = resolveDeploymentRole(this, this.aliasName, props.deploymentRoleArn, '`deletionGuard.lockKeyPolicy`');
+      this.policy.addStatements(policyLockStatement([deployer, ...(guard.policyAdminArns ?? [])]));
+    }
+  }
+
+  private acknowledgeRotationOff(reason: string): void {
+    acknowledgeNag(this, { id: 'AwsSolutions-KMS5', reason });
+    skipCheckov(this.key, [{ id: 'CKV_AWS_7', reason }]);
+  }
+
+  /** The final key policy, after every grantee, bucket grant and addToResourcePolicy: resolved once, checked once. */
+  private validateFinalPolicy(): string[] {
     const stack = Stack.of(this);
-    const size = (x: unknown) => deployedJsonBytes(stack.resolve(x));
-    const total = size(this.policy);
-    if (total <= KEY_POLICY_MAX_BYTES) return [];
-    const perGrantee = [...this.grantees.values()].map((g) => size(usageStatements(g).map((s) => s.toStatementJson())));
-    const granteeBytes = perGrantee.reduce((a, b) => a + b, 0);
-    const average = perGrantee.length > 0 ? granteeBytes / perGrantee.length : 0;
-    const fit = average > 0 ? Math.max(0, Math.floor((KEY_POLICY_MAX_BYTES - (total - granteeBytes)) / (average + 1))) : 0;
-    return [
-      `key policy of ${this.aliasName} would be ${total} bytes, over the KMS limit of ${KEY_POLICY_MAX_BYTES}: at most ${fit} grantees like these fit, got: ${this.grantees.size} (split them across keys, or grant a whole organization with CmekGrantee.organization())`,
-    ];
+    const resolved = stack.resolve(this.policy);
+    const cfnKey = this.key.node.defaultChild as kms.CfnKey;
+    const conflict = destroyConflict(this.guard, cfnKey.cfnOptions.deletionPolicy, cfnKey.cfnOptions.updateReplacePolicy);
+    const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');
+    if (conflict) problems.push(conflict);
+    const total = deployedJsonBytes(resolved);
+    if (total > KEY_POLICY_MAX_BYTES) problems.push(sizeProblem(stack, this.aliasName, total, [...this.grantees.values()]));
+    return problems;
   }
+
 }
 
-/** Principal `*` narrowed by `aws:PrincipalOrgID`: an organization grantee. */
-function isOrganizationWide(grantee: BoundGrantee): boolean {
-  const equals = grantee.conditions.StringEquals as { [key: string]: unknown } | undefined;
-  return equals?.['aws:PrincipalOrgID'] !== undefined;
-}
-
-/**
- * `kms:ReEncrypt*` and `kms:GenerateDataKey*` are the CMEK usage set as KMS documents it (ReEncryptFrom/To;
- * GenerateDataKey with and without plaintext and the pair variants) on one key ARN: say so to cdk-nag.
- */
-function acknowledgeUsageWildcards(principal: iam.IPrincipal, actions: string[]): void {
-  if (!Construct.isConstruct(principal)) return;
-  for (const action of actions.filter((a) => a.endsWith('*'))) {
-    acknowledgeNag(principal, {
-      id: `AwsSolutions-IAM5[Action::${action}]`,
-      reason: `${action} is part of the CMEK usage set KMS documents for a customer-managed key, granted on that one key ARN`,
-    });
-  }
-}
-
-/** Adds `alias/` when missing and checks the rest; tokens pass through. */
-function normalizeAlias(alias: string): string {
-  if (Token.isUnresolved(alias)) return alias;
-  const full = alias.startsWith('alias/') ? alias : `alias/${alias}`;
-  if (full.toLowerCase().startsWith('alias/aws/')) {
-    throw new Error(`\`alias\` must not start with alias/aws/, which AWS reserves for AWS managed keys, got: ${got(alias)}`);
-  }
-  if (!ALIAS_CHARS.test(full) || full.length > 256) {
-    throw new Error(
-      `\`alias\` must be alias/ followed by letters, digits, /, _ or -, at most 256 characters in all, got: ${got(alias)}`,
-    );
-  }
-  return full;
-}

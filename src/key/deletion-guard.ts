@@ -1,5 +1,5 @@
 // The deletion guard's options, defaults and synth-time checks.
-import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, Token } from 'aws-cdk-lib';
 import { DeletionGuardStatementOptions } from './key-policy';
 import { got, validateInteger } from '../private/validate';
 
@@ -11,12 +11,18 @@ import { got, validateInteger } from '../private/validate';
  * its creation (or the start of usage tracking) when it was never used: a new key reads 0, so the guard
  * also blocks deleting a key created a minute ago. Break-glass roles go in `exemptPrincipalArns`.
  *
- * The guard covers those two actions only: a principal allowed `kms:PutKeyPolicy` can remove it, which
- * `KeyDeletionMonitor` alarms on.
+ * Around it, the guard also denies scheduling deletion with a shorter waiting period than the key's
+ * `pendingWindow` (`kms:ScheduleKeyDeletionPendingWindowInDays`), and, with `lockKeyPolicy`, denies
+ * `kms:PutKeyPolicy` to everyone but the named policy administrators and the deploying role, so that no IAM
+ * administrator can quietly remove the guard.
+ *
+ * A request that carries no `kms:TrailingDaysWithoutKeyUsage` is denied too (fail closed): a numeric
+ * condition on an absent key is false, so the usage statement alone would let it through.
+ * `allowWhenUsageUnknown` restores that.
  */
 export interface DeletionGuardOptions {
   /**
-   * Whether the guard statement is part of the key policy.
+   * Whether the guard statements are part of the key policy.
    *
    * @default true
    */
@@ -30,34 +36,88 @@ export interface DeletionGuardOptions {
   readonly minDaysUnused?: number;
 
   /**
-   * ARNs (or `ArnLike` patterns) of principals the guard does not apply to, such as a break-glass role:
-   * `arn:aws:iam::111122223333:role/KeyBreakGlass`. For an assumed role, give the role ARN.
+   * ARNs of IAM roles or users the guard does not apply to, such as a break-glass role:
+   * `arn:aws:iam::111122223333:role/KeyBreakGlass`. For an assumed role, give the role ARN (the
+   * `aws:PrincipalArn` of a role session is the role's ARN); wildcards are refused.
    *
    * @default - no exemptions
    */
   readonly exemptPrincipalArns?: string[];
+
+  /**
+   * Whether ScheduleKeyDeletion and DisableKey are allowed when the request carries no
+   * `kms:TrailingDaysWithoutKeyUsage` (usage unknown). Off, the guard fails closed.
+   *
+   * @default false
+   */
+  readonly allowWhenUsageUnknown?: boolean;
+
+  /**
+   * Whether `kms:PutKeyPolicy` is denied to every principal but `policyAdminArns` and the role that deploys
+   * the stack (`deploymentRoleArn`, or the synthesizer's CloudFormation execution role), so that an IAM
+   * administrator cannot remove the guard.
+   *
+   * @default false
+   */
+  readonly lockKeyPolicy?: boolean;
+
+  /**
+   * IAM role or user ARNs that may still change the key policy when `lockKeyPolicy` is on, besides the
+   * deploying role.
+   *
+   * @default - only the deploying role
+   */
+  readonly policyAdminArns?: string[];
 }
 
-/** The guard as the key policy needs it, or `undefined` when it is off; throws on invalid options. */
-export function resolveDeletionGuard(
-  options: DeletionGuardOptions | undefined,
-  removalPolicy: RemovalPolicy,
-): DeletionGuardStatementOptions | undefined {
-  if (options?.enabled === false) return undefined;
-  const minDaysUnused = options?.minDaysUnused ?? 365;
-  validateInteger('deletionGuard.minDaysUnused', minDaysUnused, 1);
-  const exemptPrincipalArns = options?.exemptPrincipalArns ?? [];
-  for (const arn of exemptPrincipalArns) {
-    if (!Token.isUnresolved(arn) && !/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):\S+$/.test(arn)) {
+/** A concrete IAM role or user ARN: what `aws:PrincipalArn` holds for a role session or a user. */
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+
+/** Throws unless every entry is a concrete IAM role or user ARN (tokens pass). */
+export function validatePrincipalArns(prop: string, arns: string[]): void {
+  for (const arn of arns) {
+    if (Token.isUnresolved(arn)) continue;
+    if (/^arn:aws[a-z-]*:sts::/.test(arn)) {
       throw new Error(
-        `\`deletionGuard.exemptPrincipalArns\` must hold IAM principal ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass, got: ${got(arn)}`,
+        `\`${prop}\` must hold IAM role or user ARNs, not STS session ARNs: aws:PrincipalArn of an assumed role is the role ARN (arn:aws:iam::<account>:role/<name>), so this entry would never match, got: ${got(arn)}`,
+      );
+    }
+    if (!PRINCIPAL_ARN.test(arn)) {
+      throw new Error(
+        `\`${prop}\` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: ${got(arn)}`,
       );
     }
   }
-  if (removalPolicy === RemovalPolicy.DESTROY && exemptPrincipalArns.length === 0) {
-    throw new Error(
-      '`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed: add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`',
-    );
+}
+
+/** The guard as the key policy needs it, or `undefined` when it is off; throws on invalid options. */
+export function resolveDeletionGuard(options: DeletionGuardOptions | undefined): DeletionGuardStatementOptions | undefined {
+  if (options?.enabled === false) {
+    if (options.lockKeyPolicy) throw new Error('`deletionGuard.lockKeyPolicy` protects the guard and needs it on, got: enabled false with lockKeyPolicy true');
+    return undefined;
   }
-  return { minDaysUnused, exemptPrincipalArns };
+  const minDaysUnused = options?.minDaysUnused ?? 365;
+  validateInteger('deletionGuard.minDaysUnused', minDaysUnused, 1);
+  const exemptPrincipalArns = options?.exemptPrincipalArns ?? [];
+  validatePrincipalArns('deletionGuard.exemptPrincipalArns', exemptPrincipalArns);
+  const policyAdminArns = options?.policyAdminArns ?? [];
+  validatePrincipalArns('deletionGuard.policyAdminArns', policyAdminArns);
+  if (policyAdminArns.length > 0 && !options?.lockKeyPolicy) {
+    throw new Error(`\`deletionGuard.policyAdminArns\` applies only with \`lockKeyPolicy: true\`, got: ${policyAdminArns.length} ARN(s) with the lock off`);
+  }
+  return { minDaysUnused, exemptPrincipalArns, failClosed: !(options?.allowWhenUsageUnknown ?? false) };
+}
+
+/**
+ * The guarded-and-DESTROY conflict, read from the key's final deletion policy (whatever set it: a prop,
+ * `applyRemovalPolicy`, an aspect): a guard without exemptions would leave a stack that can never be destroyed.
+ */
+export function destroyConflict(
+  guard: DeletionGuardStatementOptions | undefined,
+  deletionPolicy: CfnDeletionPolicy | undefined,
+  updateReplacePolicy: CfnDeletionPolicy | undefined,
+): string | undefined {
+  if (!guard || guard.exemptPrincipalArns.length > 0) return undefined;
+  if (deletionPolicy !== CfnDeletionPolicy.DELETE && updateReplacePolicy !== CfnDeletionPolicy.DELETE) return undefined;
+  return '`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`';
 }

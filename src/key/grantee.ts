@@ -3,6 +3,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { CMEK_USAGE_ACTIONS, CmekAction } from './actions';
+import { principalProblem } from '../private/policy-check';
 import { got, validateAccountId, validateFixedConditionValue, validatePattern } from '../private/validate';
 
 /**
@@ -92,7 +93,11 @@ export class CmekGrantee {
    */
   public static account(accountId: string, options: CmekGranteeOptions = {}): CmekGrantee {
     validateAccountId('accountId', accountId);
-    return new CmekGrantee(() => new iam.AccountPrincipal(accountId), `Account${accountId}`, options, {});
+    // A token's text changes with construction order: the statement id would not be stable.
+    if (Token.isUnresolved(accountId) && options.name === undefined) {
+      throw new Error('`name` is required for CmekGrantee.account() when the account id is a token (the statement id must not depend on it), got: no name');
+    }
+    return new CmekGrantee(() => new iam.AccountPrincipal(accountId), Token.isUnresolved(accountId) ? undefined : `Account${accountId}`, options, {});
   }
 
   /**
@@ -116,6 +121,12 @@ export class CmekGrantee {
    * key policy plus an identity policy on the principal, so the stacks do not reference each other both ways.
    */
   public static principal(principal: iam.IPrincipal, options: CmekGranteeOptions = {}): CmekGrantee {
+    const problem = principalProblem(principal);
+    if (problem !== undefined) {
+      throw new Error(
+        `CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): ${problem}, got: ${principal.toString()}`,
+      );
+    }
     const name = isConstruct(principal) ? principal.node.id : undefined;
     if (name === undefined && options.name === undefined) {
       throw new Error('`name` is required for CmekGrantee.principal() when the principal is not a construct, got: no name');

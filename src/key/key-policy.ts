@@ -8,6 +8,10 @@ export const SID = {
   accountRoot: 'CmekAccountRoot',
   administration: 'CmekKeyAdministration',
   deletionGuard: 'CmekDeletionGuard',
+  usageUnknown: 'CmekDeletionGuardUsageUnknown',
+  pendingWindow: 'CmekMinimumPendingWindow',
+  policyLock: 'CmekKeyPolicyLock',
+  deploymentRole: 'CmekDeploymentRole',
   usagePrefix: 'CmekUsage',
 } as const;
 
@@ -66,12 +70,22 @@ export function usageStatements(grantee: BoundGrantee): iam.PolicyStatement[] {
   return statements;
 }
 
-/** Options of the deletion guard statement. */
+/** Options of the deletion guard statements. */
 export interface DeletionGuardStatementOptions {
   /** The guard holds while the key was used within this many days. */
   readonly minDaysUnused: number;
-  /** Principals (ARN patterns) the guard does not apply to: break-glass roles. */
+  /** IAM role or user ARNs the guard does not apply to: break-glass roles. */
   readonly exemptPrincipalArns: string[];
+  /** Whether a request without `kms:TrailingDaysWithoutKeyUsage` is denied too. */
+  readonly failClosed: boolean;
+  /** Whether kms:PutKeyPolicy is denied to all but `policyAdminArns` and the deploying role. */
+  readonly lockKeyPolicy?: boolean;
+  /** Who may still change the key policy under the lock, besides the deploying role. */
+  readonly policyAdminArns?: string[];
+}
+
+function guardExemptions(options: DeletionGuardStatementOptions): { [operator: string]: { [key: string]: unknown } } {
+  return options.exemptPrincipalArns.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': options.exemptPrincipalArns } } : {};
 }
 
 /**
@@ -79,19 +93,76 @@ export interface DeletionGuardStatementOptions {
  * below the threshold: the key was used recently (or is new: a never-used key counts from creation).
  */
 export function deletionGuardStatement(options: DeletionGuardStatementOptions): iam.PolicyStatement {
-  const conditions: { [operator: string]: { [key: string]: unknown } } = {
-    NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': String(options.minDaysUnused) },
-  };
-  if (options.exemptPrincipalArns.length > 0) {
-    conditions.ArnNotLike = { 'aws:PrincipalArn': options.exemptPrincipalArns };
-  }
   return new iam.PolicyStatement({
     sid: SID.deletionGuard,
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
     actions: [...DELETION_GUARD_ACTIONS],
     resources: ['*'],
-    conditions,
+    conditions: {
+      NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': String(options.minDaysUnused) },
+      ...guardExemptions(options),
+    },
+  });
+}
+
+/**
+ * The guard's fail-closed half: a numeric condition on an absent key evaluates false, so a request that
+ * carries no `kms:TrailingDaysWithoutKeyUsage` would pass the statement above. This one denies it.
+ */
+export function usageUnknownStatement(options: DeletionGuardStatementOptions): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: SID.usageUnknown,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: [...DELETION_GUARD_ACTIONS],
+    resources: ['*'],
+    conditions: {
+      Null: { 'kms:TrailingDaysWithoutKeyUsage': 'true' },
+      ...guardExemptions(options),
+    },
+  });
+}
+
+/**
+ * Nobody, exemptions included, schedules deletion with a shorter waiting period than the key was built
+ * with. Undefined for a 7-day window, the shortest KMS accepts anyway.
+ */
+export function pendingWindowStatement(pendingWindowDays: number): iam.PolicyStatement | undefined {
+  if (pendingWindowDays <= 7) return undefined;
+  return new iam.PolicyStatement({
+    sid: SID.pendingWindow,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:ScheduleKeyDeletion'],
+    resources: ['*'],
+    conditions: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(pendingWindowDays) } },
+  });
+}
+
+/** Deny kms:PutKeyPolicy to everyone but the policy administrators and the deploying role. */
+export function policyLockStatement(allowedArns: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: SID.policyLock,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:PutKeyPolicy'],
+    resources: ['*'],
+    conditions: { ArnNotLike: { 'aws:PrincipalArn': allowedArns } },
+  });
+}
+
+/**
+ * Key administration for the role that deploys the stack, when the account root is not in the policy:
+ * KMS refuses a policy that would not let its creator call kms:PutKeyPolicy (the lockout safety check), and
+ * CloudFormation updates the key with that role.
+ */
+export function deploymentRoleStatement(roleArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: SID.deploymentRole,
+    principals: [new iam.ArnPrincipal(roleArn)],
+    actions: [...KEY_ADMIN_ACTIONS],
+    resources: ['*'],
   });
 }
 

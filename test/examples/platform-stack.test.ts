@@ -33,7 +33,9 @@ describe('example app', () => {
     const keys = template.findResources('AWS::KMS::Key', { Properties: { Description: 'Acme Analytics processes the platform data lake with this key' } });
     const [key] = Object.values(keys);
     const statements = key.Properties.KeyPolicy.Statement;
-    expect(statements.map((s: any) => s.Sid)).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekUsageAcme', 'CmekUsageAcmeAudit', 'CmekUsageAcmeS3Read']);
+    expect(statements.map((s: any) => s.Sid)).toEqual([
+      'CmekAccountRoot', 'CmekDeletionGuard', 'CmekDeletionGuardUsageUnknown', 'CmekMinimumPendingWindow', 'CmekUsageAcme', 'CmekUsageAcmeAudit', 'CmekUsageAcmeS3Read',
+    ]);
     const guard = statements.find((s: any) => s.Sid === 'CmekDeletionGuard');
     expect(JSON.stringify(guard.Condition.ArnNotLike['aws:PrincipalArn'])).toContain(':role/cmek-key-break-glass');
   });

@@ -93,7 +93,7 @@ describe('CmekReplicaKey', () => {
     const { primary, replicaStack } = pair();
     primary.addGrantee(CmekGrantee.account('444455556666', { name: 'late' }));
     const sids = only(Template.fromStack(replicaStack), 'AWS::KMS::ReplicaKey').Properties.KeyPolicy.Statement.map((s: any) => s.Sid);
-    expect(sids).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekUsageLate']);
+    expect(sids).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekDeletionGuardUsageUnknown', 'CmekMinimumPendingWindow', 'CmekUsageLate']);
   });
 
   test('GIVEN the default primary ARN WHEN synthesized THEN it crosses regions through the CDK\'s cross-region references (an SSM parameter read in the replica\'s region)', () => {
@@ -120,7 +120,7 @@ describe('CmekReplicaKey', () => {
     new CmekReplicaKey(replicaStack, 'AcmeReplica', { primary: fleet.keyFor('acme') });
     const template = Template.fromStack(replicaStack);
     const sids = only(template, 'AWS::KMS::ReplicaKey').Properties.KeyPolicy.Statement.map((s: any) => s.Sid);
-    expect(sids).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', `CmekUsageAccount${VENDOR}`]);
+    expect(sids).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekDeletionGuardUsageUnknown', 'CmekMinimumPendingWindow', `CmekUsageAccount${VENDOR}`]);
     expect(only(template, 'AWS::KMS::Alias').Properties.AliasName).toBe('alias/cmek/acme');
   });
 

@@ -1,0 +1,427 @@
+// Bad and edge construct inputs, one row each: the exact refusal (at the call or at synth), or the exact template it must give.
+import { App, Aspects, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { IConstruct } from 'constructs';
+import { CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekReplicaKey, KeyUsageAuditor } from '../../src';
+
+const OWNER = '999999999999';
+const VENDOR = '111122223333';
+const ENV = { account: OWNER, region: 'eu-west-1' };
+const KEY = 'key policy of alias/cmek/k';
+const ORG = { StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } };
+const IMPORTED_ARN = `arn:aws:kms:eu-west-1:${VENDOR}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
+function stack(props: { synthesizer?: any } = {}): Stack {
+  return new Stack(new App(), 'S', { env: ENV, ...props });
+}
+
+function key(s: Stack, props: Partial<CmekKeyProps> = {}): CmekKey {
+  return new CmekKey(s, 'K', { alias: 'cmek/k', ...props });
+}
+
+/** The one-line errors synthesis fails with (the validation messages, without their construct paths). */
+function synthErrors(s: Stack): string[] {
+  try {
+    (s.node.root as App).synth();
+    return [];
+  } catch (e) {
+    return String((e as Error).message)
+      .split('\n')
+      .map((l) => /^\s*\[[^\]]*\] (.*)$/.exec(l)?.[1])
+      .filter((l): l is string => l !== undefined);
+  }
+}
+
+function statements(s: Stack, type = 'AWS::KMS::Key'): any[] {
+  const [only] = Object.values(Template.fromStack(s).findResources(type));
+  return (only.Properties.KeyPolicy ?? only.Properties.PolicyDocument).Statement;
+}
+
+function allow(principals: iam.IPrincipal[], actions: string[], conditions?: Record<string, any>, sid = 'Extra'): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid, principals, actions, resources: ['*'], conditions });
+}
+
+class DeleteEverything implements IAspect {
+  public visit(node: IConstruct): void {
+    if (node instanceof CfnResource) node.cfnOptions.deletionPolicy = CfnDeletionPolicy.DELETE;
+  }
+}
+
+/** Refused where it is written: the exact message. */
+const atCall: Array<[string, () => unknown, string]> = [
+  // CmekKey
+  ['alias under alias/aws/', () => key(stack(), { alias: 'alias/aws/x' }), '`alias` must not start with alias/aws/, which AWS reserves for AWS managed keys, got: "alias/aws/x"'],
+  ['alias with a space', () => key(stack(), { alias: 'my key' }), '`alias` must be alias/ followed by letters, digits, /, _ or -, at most 256 characters in all, got: "my key"'],
+  ['pendingWindow 6 days', () => key(stack(), { pendingWindow: Duration.days(6) }), '`pendingWindow` must be a whole number of days from 7 to 30, got: 6 days'],
+  ['pendingWindow 31 days', () => key(stack(), { pendingWindow: Duration.days(31) }), '`pendingWindow` must be a whole number of days from 7 to 30, got: 31 days'],
+  ['pendingWindow 10.5 days', () => key(stack(), { pendingWindow: Duration.hours(252) }), '`pendingWindow` must be a whole number of days from 7 to 30, got: 10 days 12 hours'],
+  ['rotationPeriod 89 days', () => key(stack(), { rotationPeriod: Duration.days(89) }), '`rotationPeriod` must be a whole number of days from 90 to 2560, got: 89 days'],
+  ['rotation off without a reason', () => key(stack(), { enableKeyRotation: false }), '`enableKeyRotation: false` needs `rotationDisabledReason` (Security Hub KMS.4 expects rotation on), got: "<none>"'],
+  ['rotation off with a blank reason', () => key(stack(), { enableKeyRotation: false, rotationDisabledReason: '  ' }), '`enableKeyRotation: false` needs `rotationDisabledReason` (Security Hub KMS.4 expects rotation on), got: "  "'],
+  ['a reason with rotation on', () => key(stack(), { rotationDisabledReason: 'x' }), '`rotationDisabledReason` applies only with `enableKeyRotation: false`, got: "x" with rotation on'],
+  ['rotationPeriod with rotation off', () => key(stack(), { enableKeyRotation: false, rotationPeriod: Duration.days(180) }), '`rotationPeriod` needs `enableKeyRotation` to be true, got: 180 days with rotation off'],
+  ['admins: AnyPrincipal', () => key(stack(), { admins: [new iam.AnyPrincipal()] }), '`admins` must name principals (key administration for a wildcard reaches every account that matches it), got: principal "*"'],
+  ['admins: StarPrincipal', () => key(stack(), { admins: [new iam.StarPrincipal()] }), '`admins` must name principals (key administration for a wildcard reaches every account that matches it), got: principal "*"'],
+  ['admins: a wildcard role ARN', () => key(stack(), { admins: [new iam.ArnPrincipal('arn:aws:iam::999999999999:role/*')] }),
+    '`admins` must name principals (key administration for a wildcard reaches every account that matches it), got: principal "arn:aws:iam::999999999999:role/*"'],
+  ['admins: AnyPrincipal limited to an organization', () => key(stack(), { admins: [new iam.AnyPrincipal().withConditions(ORG)] }),
+    '`admins` must name principals (key administration for a wildcard reaches every account that matches it), got: principal "*"'],
+  ['no root and no admins', () => key(stack(), { allowAccountRootAccess: false }),
+    '`allowAccountRootAccess: false` needs at least one entry in `admins`, or nobody could ever manage the key again, got: admins []'],
+  ['no root under CLI credentials', () => key(stack({ synthesizer: new CliCredentialsStackSynthesizer() }), { allowAccountRootAccess: false, admins: [new iam.ArnPrincipal(`arn:aws:iam::${OWNER}:role/Admin`)] }),
+    '`allowAccountRootAccess: false` on key alias/cmek/k needs the role that deploys the stack in the key policy (KMS refuses a policy that locks out its creator), and the synthesizer of stack S names no CloudFormation execution role: set `deploymentRoleArn`, got: CliCredentialsStackSynthesizer'],
+  ['no root under the legacy synthesizer', () => key(stack({ synthesizer: new LegacyStackSynthesizer() }), { allowAccountRootAccess: false, admins: [new iam.ArnPrincipal(`arn:aws:iam::${OWNER}:role/Admin`)] }),
+    '`allowAccountRootAccess: false` on key alias/cmek/k needs the role that deploys the stack in the key policy (KMS refuses a policy that locks out its creator), and the synthesizer of stack S names no CloudFormation execution role: set `deploymentRoleArn`, got: LegacyStackSynthesizer'],
+  ['policy lock under CLI credentials', () => key(stack({ synthesizer: new CliCredentialsStackSynthesizer() }), { deletionGuard: { lockKeyPolicy: true } }),
+    '`deletionGuard.lockKeyPolicy` on key alias/cmek/k needs the role that deploys the stack in the key policy (KMS refuses a policy that locks out its creator), and the synthesizer of stack S names no CloudFormation execution role: set `deploymentRoleArn`, got: CliCredentialsStackSynthesizer'],
+  ['deploymentRoleArn a user', () => key(stack(), { allowAccountRootAccess: false, admins: [new iam.ArnPrincipal(`arn:aws:iam::${OWNER}:role/Admin`)], deploymentRoleArn: `arn:aws:iam::${OWNER}:user/bob` }),
+    `\`deploymentRoleArn\` must be an IAM role ARN such as arn:aws:iam::111122223333:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1, got: "arn:aws:iam::${OWNER}:user/bob"`],
+  ['deploymentRoleArn a wildcard', () => key(stack(), { deletionGuard: { lockKeyPolicy: true }, deploymentRoleArn: `arn:aws:iam::${OWNER}:role/*` }),
+    `\`deploymentRoleArn\` must be an IAM role ARN such as arn:aws:iam::111122223333:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1, got: "arn:aws:iam::${OWNER}:role/*"`],
+  // Deletion guard
+  ['exemption arn:aws:iam::*:*', () => key(stack(), { deletionGuard: { exemptPrincipalArns: ['arn:aws:iam::*:*'] } }),
+    '`deletionGuard.exemptPrincipalArns` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "arn:aws:iam::*:*"'],
+  ['exemption of a whole account (root)', () => key(stack(), { deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${OWNER}:root`] } }),
+    `\`deletionGuard.exemptPrincipalArns\` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "arn:aws:iam::${OWNER}:root"`],
+  ['exemption of every role', () => key(stack(), { deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${OWNER}:role/*`] } }),
+    `\`deletionGuard.exemptPrincipalArns\` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "arn:aws:iam::${OWNER}:role/*"`],
+  ['exemption with ?', () => key(stack(), { deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${OWNER}:role/BreakGlass?`] } }),
+    `\`deletionGuard.exemptPrincipalArns\` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "arn:aws:iam::${OWNER}:role/BreakGlass?"`],
+  ['exemption of an sts assumed-role session', () => key(stack(), { deletionGuard: { exemptPrincipalArns: [`arn:aws:sts::${OWNER}:assumed-role/BreakGlass/alice`] } }),
+    `\`deletionGuard.exemptPrincipalArns\` must hold IAM role or user ARNs, not STS session ARNs: aws:PrincipalArn of an assumed role is the role ARN (arn:aws:iam::<account>:role/<name>), so this entry would never match, got: "arn:aws:sts::${OWNER}:assumed-role/BreakGlass/alice"`],
+  ['exemption not an ARN', () => key(stack(), { deletionGuard: { exemptPrincipalArns: ['BreakGlass'] } }),
+    '`deletionGuard.exemptPrincipalArns` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "BreakGlass"'],
+  ['policy admin with a wildcard', () => key(stack(), { deletionGuard: { lockKeyPolicy: true, policyAdminArns: [`arn:aws:iam::${OWNER}:role/Admin*`] } }),
+    `\`deletionGuard.policyAdminArns\` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "arn:aws:iam::${OWNER}:role/Admin*"`],
+  ['policy admins without the lock', () => key(stack(), { deletionGuard: { policyAdminArns: [`arn:aws:iam::${OWNER}:role/Admin`] } }),
+    '`deletionGuard.policyAdminArns` applies only with `lockKeyPolicy: true`, got: 1 ARN(s) with the lock off'],
+  ['policy lock with the guard off', () => key(stack(), { deletionGuard: { enabled: false, lockKeyPolicy: true } }),
+    '`deletionGuard.lockKeyPolicy` protects the guard and needs it on, got: enabled false with lockKeyPolicy true'],
+  ['minDaysUnused 0', () => key(stack(), { deletionGuard: { minDaysUnused: 0 } }), '`deletionGuard.minDaysUnused` must be an integer ≥ 1, got: 0'],
+  ['minDaysUnused 1.5', () => key(stack(), { deletionGuard: { minDaysUnused: 1.5 } }), '`deletionGuard.minDaysUnused` must be an integer ≥ 1, got: 1.5'],
+  // CmekGrantee
+  ['principal: AnyPrincipal', () => CmekGrantee.principal(new iam.AnyPrincipal(), { name: 'all' }),
+    'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "*" reaches every AWS account, got: AnyPrincipal()'],
+  ['principal: StarPrincipal', () => CmekGrantee.principal(new iam.StarPrincipal(), { name: 'all' }),
+    'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "*" reaches every AWS account, got: StarPrincipal()'],
+  ['principal: ArnPrincipal("*")', () => CmekGrantee.principal(new iam.ArnPrincipal('*'), { name: 'all' }),
+    'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "*" reaches every AWS account, got: ArnPrincipal(*)'],
+  ['principal: a wildcard role ARN', () => CmekGrantee.principal(new iam.ArnPrincipal('arn:aws:iam::*:role/Reader'), { name: 'readers' }),
+    'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "arn:aws:iam::*:role/Reader" reaches every AWS account, got: ArnPrincipal(arn:aws:iam::*:role/Reader)'],
+  ['principal: * limited by a wildcard org id', () => CmekGrantee.principal(new iam.AnyPrincipal().withConditions({ StringLike: { 'aws:PrincipalOrgID': 'o-*' } }), { name: 'orgs' }),
+    'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "*" reaches every AWS account, got: AnyPrincipal()'],
+  ['principal: * limited by a policy variable', () => CmekGrantee.principal(new iam.AnyPrincipal().withConditions({ StringEquals: { 'aws:PrincipalAccount': '${aws:username}' } }), { name: 'me' }),
+    'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "*" reaches every AWS account, got: AnyPrincipal()'],
+  ['principal: not a construct, no name', () => CmekGrantee.principal(new iam.ArnPrincipal(`arn:aws:iam::${VENDOR}:role/R`)),
+    '`name` is required for CmekGrantee.principal() when the principal is not a construct, got: no name'],
+  ['account: a token without a name', () => CmekGrantee.account(Lazy.string({ produce: () => VENDOR })),
+    '`name` is required for CmekGrantee.account() when the account id is a token (the statement id must not depend on it), got: no name'],
+  ['account: 11 digits', () => CmekGrantee.account('12345678901'), '`accountId` must be a 12-digit AWS account id, got: "12345678901"'],
+  ['account: *', () => CmekGrantee.account('*'), '`accountId` must be a 12-digit AWS account id, got: "*"'],
+  ['role: a user ARN', () => CmekGrantee.role(`arn:aws:iam::${VENDOR}:user/bob`),
+    `\`roleArn\` must be an IAM role ARN such as arn:aws:iam::111122223333:role/Name, got: "arn:aws:iam::${VENDOR}:user/bob"`],
+  ['role: a wildcard', () => CmekGrantee.role(`arn:aws:iam::${VENDOR}:role/*`),
+    `\`roleArn\` must be an IAM role ARN such as arn:aws:iam::111122223333:role/Name, got: "arn:aws:iam::${VENDOR}:role/*"`],
+  ['role: a token without a name', () => CmekGrantee.role(Lazy.string({ produce: () => 'x' })), '`name` is required for CmekGrantee.role() when the role ARN is a token, got: no name'],
+  ['organization: o-*', () => CmekGrantee.organization('o-*'), '`organizationId` must be an AWS Organizations id such as o-a1b2c3d4e5, got: "o-*"'],
+  ['servicePrincipal: *', () => CmekGrantee.servicePrincipal('*'), '`service` must be a service principal such as logs.eu-west-1.amazonaws.com, got: "*"'],
+  ['viaServices with a wildcard', () => CmekGrantee.account(VENDOR, { viaServices: ['s3.*.amazonaws.com'] }),
+    '`viaServices` must be a fixed, non-empty value without wildcards (*, ?) or policy variables (${...}), got: "s3.*.amazonaws.com"'],
+  ['encryptionContext value a policy variable', () => CmekGrantee.account(VENDOR, { encryptionContext: { tenant: '${aws:username}' } }),
+    '`encryptionContext["tenant"]` must be a fixed, non-empty value without wildcards (*, ?) or policy variables (${...}), got: "${aws:username}"'],
+  ['encryptionContext key a wildcard', () => CmekGrantee.account(VENDOR, { encryptionContext: { '*': 'x' } }),
+    '`encryptionContext key` must be a fixed, non-empty value without wildcards (*, ?) or policy variables (${...}), got: "*"'],
+  ['requireEncryptionContextKeys *', () => CmekGrantee.account(VENDOR, { requireEncryptionContextKeys: ['*'] }),
+    '`requireEncryptionContextKeys` must be a fixed, non-empty value without wildcards (*, ?) or policy variables (${...}), got: "*"'],
+  ['sourceVpce a VPC id', () => CmekGrantee.account(VENDOR, { sourceVpce: ['vpc-123'] }), '`sourceVpce` must be a VPC endpoint id such as vpce-0a1b2c3d4e5f67890, got: "vpc-123"'],
+  ['actions empty', () => CmekGrantee.account(VENDOR, { actions: [] }),
+    '`actions` must name at least one of kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey, got: []'],
+  ['actions kms:*', () => CmekGrantee.account(VENDOR, { actions: ['kms:*' as CmekAction] }),
+    '`actions` may only contain kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey, got: "kms:*"'],
+  ['actions repeated', () => CmekGrantee.account(VENDOR, { actions: [CmekAction.DECRYPT, CmekAction.DECRYPT] }), '`actions` must not repeat an action, got: "kms:Decrypt, kms:Decrypt"'],
+  ['name without letters', () => CmekGrantee.account(VENDOR, { name: '---' }),
+    '`name` must contain letters or digits and give a statement name of at most 64 characters, got: "---"'],
+  ['two keys with one alias in a stack', () => {
+    const s = stack();
+    new CmekKey(s, 'A', { alias: 'cmek/shared' });
+    new CmekKey(s, 'B', { alias: 'alias/cmek/shared' });
+  }, '`alias` must be unique in the stack (KMS allows one alias name per account and region), got: "alias/cmek/shared" for both S/A and S/B'],
+  // Statement ids
+  ['two grantees with one name', () => key(stack(), { grantees: [CmekGrantee.account(VENDOR), CmekGrantee.account(VENDOR)] }),
+    'duplicate grantee `Account111122223333` on key alias/cmek/k: each grantee needs its own `name` (statement CmekUsageAccount111122223333 exists already)'],
+  ['acme (with a context) then acme-describe', () => key(stack(), { grantees: [CmekGrantee.account(VENDOR, { name: 'acme', encryptionContext: { t: 'a' } }), CmekGrantee.account('444455556666', { name: 'acme-describe' })] }),
+    'grantee `AcmeDescribe` on key alias/cmek/k would write statement CmekUsageAcmeDescribe, which another grantee writes already: give one of them another `name`, got: "AcmeDescribe"'],
+  ['acme-describe then acme (with a context)', () => key(stack(), { grantees: [CmekGrantee.account('444455556666', { name: 'acme-describe' }), CmekGrantee.account(VENDOR, { name: 'acme', encryptionContext: { t: 'a' } })] }),
+    'grantee `Acme` on key alias/cmek/k would write statement CmekUsageAcmeDescribe, which another grantee writes already: give one of them another `name`, got: "Acme"'],
+  // CmekBucket
+  ['bucket: a key and an alias', () => new CmekBucket(stack(), 'B', { encryptionKey: key(stack()), keyAlias: 'cmek/b' }),
+    '`keyAlias` applies only to a key the bucket creates: give `encryptionKey` or `keyAlias`, not both, got: "cmek/b" with an encryptionKey'],
+  ['bucket: neither key nor alias', () => new CmekBucket(stack(), 'B'), '`keyAlias` is required when `encryptionKey` is not given, got: neither'],
+  ['bucket: the same grantee read twice', () => {
+    const b = new CmekBucket(stack(), 'B', { keyAlias: 'cmek/b' });
+    b.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    b.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+  }, 'duplicate grantee `AcmeS3Read` on key alias/cmek/b: each grantee needs its own `name` (statement CmekUsageAcmeS3Read exists already)'],
+  // CmekKeyFleet, CmekReplicaKey, monitors
+  ['fleet: 0 shards', () => new CmekKeyFleet(stack(), 'F', { shardCount: 0 }), '`shardCount` must be an integer from 1 to 200, got: 0'],
+  ['fleet: one tenant id twice', () => new CmekKeyFleet(stack(), 'F', { tenants: [{ id: 'a' }, { id: 'a' }] }), 'tenant `id` must be unique in the fleet, got: "a" twice'],
+  ['fleet: alias pattern without {tenant}', () => new CmekKeyFleet(stack(), 'F', { aliasPattern: 'alias/cmek/x' }),
+    '`aliasPattern` must contain {tenant} exactly once, such as alias/cmek/{tenant}, got: "alias/cmek/x"'],
+  ['fleet: rotation off by default, no reason', () => new CmekKeyFleet(stack(), 'F', { keyDefaults: { enableKeyRotation: false }, tenants: [{ id: 'a' }] }),
+    '`enableKeyRotation: false` needs `rotationDisabledReason` (Security Hub KMS.4 expects rotation on), got: "<none>"'],
+  ['fleet: wildcard exemption by default', () => new CmekKeyFleet(stack(), 'F', { keyDefaults: { deletionGuard: { exemptPrincipalArns: ['arn:aws:iam::*:role/x'] } }, tenants: [{ id: 'a' }] }),
+    '`deletionGuard.exemptPrincipalArns` must hold concrete IAM role or user ARNs such as arn:aws:iam::111122223333:role/KeyBreakGlass (no wildcards, no account roots), got: "arn:aws:iam::*:role/x"'],
+  ['replica of a single-Region key', () => {
+    const app = new App();
+    const primary = new CmekKey(new Stack(app, 'P', { env: ENV }), 'K', { alias: 'cmek/k' });
+    new CmekReplicaKey(new Stack(app, 'R', { env: { account: OWNER, region: 'eu-central-1' } }), 'R', { primary });
+  }, '`primary` must be a multi-Region key (CmekKey with `multiRegion: true`), got: alias/cmek/k with multiRegion false'],
+  ['replica in the primary\'s region', () => {
+    const app = new App();
+    const primary = new CmekKey(new Stack(app, 'P', { env: ENV }), 'K', { alias: 'cmek/k', multiRegion: true });
+    new CmekReplicaKey(new Stack(app, 'R', { env: ENV }), 'R', { primary });
+  }, 'a CmekReplicaKey must be in another region than its primary, got: "eu-west-1" for both'],
+  ['auditor: threshold 0 days', () => new KeyUsageAuditor(stack(), 'A', { thresholdDays: 0 }), '`thresholdDays` must be an integer ≥ 1, got: 0'],
+];
+
+/** Accepted at the call, refused at synth (the final policy, the final removal policy): the exact lines. */
+const atSynth: Array<[string, () => Stack, string[]]> = [
+  ['addToResourcePolicy: Allow * decrypt', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:Decrypt']));
+    return s;
+  }, [`${KEY}: statement Extra allows principal "*" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`]],
+  ['addToResourcePolicy: Allow * without a Sid', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(new iam.PolicyStatement({ principals: [new iam.StarPrincipal()], actions: ['kms:Encrypt'], resources: ['*'] }));
+    return s;
+  }, [`${KEY}: statement #5 (no Sid) allows principal "*" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`]],
+  ['addToResourcePolicy: a wildcard role ARN', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.ArnPrincipal('arn:aws:iam::*:role/Reader')], ['kms:Decrypt']));
+    return s;
+  }, [`${KEY}: statement Extra allows principal "arn:aws:iam::*:role/Reader" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`]],
+  ['addToResourcePolicy: an AccountPrincipal("*") (a wildcard behind a token)', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AccountPrincipal('*')], ['kms:Decrypt']));
+    return s;
+  }, [`${KEY}: statement Extra allows principal "arn:…:iam::*:root" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`]],
+  ['addToResourcePolicy: * limited by org, but PutKeyPolicy', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:Decrypt', 'kms:PutKeyPolicy'], ORG));
+    return s;
+  }, [`${KEY}: statement Extra gives kms:PutKeyPolicy to principal "*": administration must name its principals, got: a wildcard principal`]],
+  ['addToResourcePolicy: * limited by org, kms:*', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:*'], ORG));
+    return s;
+  }, [`${KEY}: statement Extra gives kms:* to principal "*": administration must name its principals, got: a wildcard principal`]],
+  ['addToResourcePolicy: * limited by a wildcard account', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:Decrypt'], { StringEquals: { 'aws:PrincipalAccount': '1111*' } }));
+    return s;
+  }, [
+    `${KEY}: statement Extra allows principal "*" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`,
+    `${KEY}: statement Extra has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: aws:PrincipalAccount: 1111*`,
+  ]],
+  ['addToResourcePolicy: * limited by StringLike org', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:Decrypt'], { StringLike: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } }));
+    return s;
+  }, [`${KEY}: statement Extra allows principal "*" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`]],
+  ['addToResourcePolicy: a wildcard encryption-context condition', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AccountPrincipal(VENDOR)], ['kms:Decrypt'], { StringLike: { 'kms:EncryptionContext:tenant': 'acme-*' } }));
+    return s;
+  }, [`${KEY}: statement Extra has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: kms:EncryptionContext:tenant: acme-*`]],
+  ['addToResourcePolicy: a policy variable in a condition', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AccountPrincipal(VENDOR)], ['kms:Decrypt'], { StringEquals: { 'kms:EncryptionContext:user': '${aws:username}' } }));
+    return s;
+  }, [`${KEY}: statement Extra has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: kms:EncryptionContext:user: \${aws:username}`]],
+  ['addToResourcePolicy: a second CmekAccountRoot', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AccountPrincipal(VENDOR)], ['kms:Decrypt'], undefined, 'CmekAccountRoot'));
+    return s;
+  }, [`${KEY}: statement id CmekAccountRoot appears 2 times: each statement needs its own Sid (give grantees distinct names)`]],
+  ['admins: AccountPrincipal("*") (a wildcard behind a token)', () => {
+    const s = stack();
+    key(s, { admins: [new iam.AccountPrincipal('*')] });
+    return s;
+  }, [
+    `${KEY}: statement CmekKeyAdministration allows principal "arn:…:iam::*:root" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`,
+    `${KEY}: statement CmekKeyAdministration gives kms:Create*, kms:Describe*, kms:Enable*, kms:List*, kms:Put*, kms:Update*, kms:Revoke*, kms:Disable*, kms:Get*, kms:Delete*, kms:TagResource, kms:UntagResource, kms:ScheduleKeyDeletion, kms:CancelKeyDeletion, kms:RotateKeyOnDemand to principal "arn:…:iam::*:root": administration must name its principals, got: a wildcard principal`,
+  ]],
+  ['guarded key, DESTROY by prop', () => {
+    const s = stack();
+    key(s, { removalPolicy: RemovalPolicy.DESTROY });
+    return s;
+  }, ['`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
+  ['guarded key, DESTROY by applyRemovalPolicy', () => {
+    const s = stack();
+    key(s).applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return s;
+  }, ['`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
+  ['guarded key, DESTROY by RemovalPolicies.of(stack)', () => {
+    const s = stack();
+    key(s);
+    RemovalPolicies.of(s).destroy();
+    return s;
+  }, ['`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
+  ['guarded key, DESTROY by a hand-written aspect', () => {
+    const s = stack();
+    key(s);
+    Aspects.of(s).add(new DeleteEverything());
+    return s;
+  }, ['`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
+  ['bucket: Allow * to read through the bucket', () => {
+    const s = stack();
+    new CmekBucket(s, 'B', { keyAlias: 'cmek/b' }).bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'Public', principals: [new iam.AnyPrincipal()], actions: ['s3:GetObject'], resources: ['*'],
+    }));
+    return s;
+  }, ['bucket policy of S/B: statement Public allows principal "*" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition']],
+  ['bucket: * limited by account, PutBucketPolicy', () => {
+    const s = stack();
+    new CmekBucket(s, 'B', { keyAlias: 'cmek/b' }).bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'Admin', principals: [new iam.AnyPrincipal()], actions: ['s3:PutBucketPolicy'], resources: ['*'], conditions: { StringEquals: { 'aws:PrincipalAccount': VENDOR } },
+    }));
+    return s;
+  }, ['bucket policy of S/B: statement Admin gives s3:PutBucketPolicy to principal "*": administration must name its principals, got: a wildcard principal']],
+];
+
+describe('bad inputs', () => {
+  test('GIVEN the table WHEN counted THEN it holds at least 60 inputs', () => {
+    expect(atCall.length + atSynth.length + accepted.length).toBeGreaterThanOrEqual(60);
+  });
+
+  test.each(atCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
+    let thrown: Error | undefined;
+    try {
+      build();
+    } catch (e) {
+      thrown = e as Error;
+    }
+    expect(thrown?.message).toBe(message);
+    expect(message).not.toContain('\n');
+  });
+
+  test.each(atSynth)('GIVEN %s WHEN synthesized THEN synthesis fails with exactly these lines', (_name, build, lines) => {
+    expect(synthErrors(build())).toEqual(lines);
+  });
+});
+
+/** Edge inputs that are right: each gives exactly this template (or warning). */
+const accepted: Array<[string, () => void]> = [
+  ['a wildcard principal limited to an organization, use only', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:Decrypt'], ORG));
+    expect(synthErrors(s)).toEqual([]);
+    expect(statements(s).find((x) => x.Sid === 'Extra')).toEqual({
+      Sid: 'Extra', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:Decrypt', Resource: '*', Condition: ORG,
+    });
+  }],
+  ['CmekGrantee.principal(* limited to an account)', () => {
+    const s = stack();
+    key(s, { grantees: [CmekGrantee.principal(new iam.AnyPrincipal().withConditions({ StringEquals: { 'aws:PrincipalAccount': VENDOR } }), { name: 'vendor' })] });
+    expect(synthErrors(s)).toEqual([]);
+    expect(statements(s).find((x) => x.Sid === 'CmekUsageVendor').Condition).toEqual({ StringEquals: { 'aws:PrincipalAccount': VENDOR } });
+  }],
+  ['Deny statements to *', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(new iam.PolicyStatement({ sid: 'DenyAll', effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['kms:*'], resources: ['*'] }));
+    expect(synthErrors(s)).toEqual([]);
+  }],
+  ['a token account id with a name: the Sid is the name, whatever the construction order', () => {
+    const sids = (order: 'first' | 'second') => {
+      const s = stack();
+      if (order === 'second') Lazy.string({ produce: () => 'x' });
+      key(s, { grantees: [CmekGrantee.account(Lazy.string({ produce: () => VENDOR }), { name: 'partner' })] });
+      return statements(s).map((x) => x.Sid);
+    };
+    expect(sids('first')).toEqual(sids('second'));
+    expect(sids('first')).toContain('CmekUsagePartner');
+  }],
+  ['DESTROY with a break-glass exemption', () => {
+    const s = stack();
+    key(s, { removalPolicy: RemovalPolicy.DESTROY, deletionGuard: { exemptPrincipalArns: [`arn:aws:iam::${OWNER}:role/BreakGlass`] } });
+    expect(synthErrors(s)).toEqual([]);
+    Template.fromStack(s).hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+  }],
+  ['a 7-day window: no minimum-window statement (KMS allows no shorter)', () => {
+    const s = stack();
+    key(s, { pendingWindow: Duration.days(7) });
+    expect(statements(s).map((x) => x.Sid)).toEqual(['CmekAccountRoot', 'CmekDeletionGuard', 'CmekDeletionGuardUsageUnknown']);
+  }],
+  ['the policy lock names the deploying role and the policy admins', () => {
+    const s = stack();
+    key(s, { deletionGuard: { lockKeyPolicy: true, policyAdminArns: [`arn:aws:iam::${OWNER}:role/KeyPolicyAdmin`] } });
+    expect(statements(s).find((x) => x.Sid === 'CmekKeyPolicyLock')).toEqual({
+      Sid: 'CmekKeyPolicyLock',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'kms:PutKeyPolicy',
+      Resource: '*',
+      Condition: {
+        ArnNotLike: {
+          'aws:PrincipalArn': [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${OWNER}:role/cdk-hnb659fds-cfn-exec-role-${OWNER}-eu-west-1`]] },
+            `arn:aws:iam::${OWNER}:role/KeyPolicyAdmin`,
+          ],
+        },
+      },
+    });
+  }],
+  ['an env-agnostic stack without the root: the execution role from pseudo parameters', () => {
+    const s = new Stack(new App(), 'Agnostic');
+    new CmekKey(s, 'K', { alias: 'cmek/k', allowAccountRootAccess: false, admins: [new iam.ArnPrincipal('arn:aws:iam::999999999999:role/Admin')] });
+    const [deployer] = statements(s).filter((x) => x.Sid === 'CmekDeploymentRole');
+    expect(deployer.Principal).toEqual({
+      AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/cdk-hnb659fds-cfn-exec-role-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] },
+    });
+  }],
+  ['CmekBucket with kms.Key.fromKeyArn: bucket-side grant and a warning naming the statement', () => {
+    const s = stack();
+    const b = new CmekBucket(s, 'B', { encryptionKey: kms.Key.fromKeyArn(s, 'Imported', IMPORTED_ARN) });
+    b.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    expect(synthErrors(s)).toEqual([]);
+    expect(statements(s, 'AWS::S3::BucketPolicy').map((x) => x.Sid)).toContain('AcmeS3Read');
+    expect(Template.fromStack(s).findResources('AWS::KMS::Key')).toEqual({});
+    const text = JSON.stringify(Annotations.fromStack(s).findWarning('/S/B', Match.stringLikeRegexp('imported')));
+    expect(text).toContain('the key of S/B is imported, so AcmeS3Read is granted on the bucket side only: the key');
+    expect(text).toContain('CmekUsageAcmeS3Read');
+    expect(text).toContain(`key ${IMPORTED_ARN}`);
+  }],
+  ['CmekBucket with CmekKey.fromCustomerKeyArn and grantReadWrite: no crash', () => {
+    const s = stack();
+    const b = new CmekBucket(s, 'B', { encryptionKey: CmekKey.fromCustomerKeyArn(s, 'Imported', IMPORTED_ARN) });
+    b.grantReadWrite(CmekGrantee.role(`arn:aws:iam::${VENDOR}:role/Writer`));
+    expect(synthErrors(s)).toEqual([]);
+    expect(JSON.stringify(Annotations.fromStack(s).findWarning('/S/B', Match.stringLikeRegexp('imported')))).toContain('WriterS3ReadWrite is granted on the bucket side only');
+  }],
+  ['a fleet passes rotationDisabledReason and deploymentRoleArn on to each tenant key', () => {
+    const s = stack();
+    const deployer = `arn:aws:iam::${OWNER}:role/PipelineDeploy`;
+    const fleet = new CmekKeyFleet(s, 'F', {
+      keyDefaults: { allowAccountRootAccess: false, admins: [new iam.ArnPrincipal(`arn:aws:iam::${OWNER}:role/Admin`)], deploymentRoleArn: deployer },
+      tenants: [{ id: 'a', enableKeyRotation: false, rotationDisabledReason: 'rotated by re-keying' }],
+    });
+    const tenantStack = Stack.of(fleet.keyFor('a'));
+    expect(statements(tenantStack).find((x) => x.Sid === 'CmekDeploymentRole').Principal).toEqual({ AWS: deployer });
+    Template.fromStack(tenantStack).hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: false });
+  }],
+  ['two keys in one stack with the same grantee names', () => {
+    const s = stack();
+    new CmekKey(s, 'A', { alias: 'cmek/a', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
+    new CmekKey(s, 'B', { alias: 'cmek/b', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
+    expect(synthErrors(s)).toEqual([]);
+  }],
+];
+
+describe('edge inputs that are right', () => {
+  test.each(accepted)('GIVEN %s THEN the template is exactly right', (_name, check) => {
+    check();
+  });
+});
