@@ -54,6 +54,17 @@ function wildcardPrincipal(principal: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a resolved `Principal` element names AWS services only. A service principal is never public, whatever its
+ * conditions: AWS's own documented statements for CloudTrail and CloudWatch Logs narrow such a service to this
+ * account's resources with a wildcard ARN in the encryption context, and that narrows, never widens.
+ */
+function servicesOnly(principal: unknown): boolean {
+  if (principal === null || typeof principal !== 'object') return false;
+  const kinds = Object.keys(principal as Record<string, unknown>);
+  return kinds.length > 0 && kinds.every((k) => k === 'Service');
+}
+
 /** Whether the conditions hold the principal to fixed accounts or organizations. */
 function limitedToAccountOrOrg(conditions: unknown): boolean {
   if (conditions === null || typeof conditions !== 'object') return false;
@@ -87,7 +98,8 @@ function openConditionValue(conditions: unknown): string | undefined {
  * Every problem of one policy document (resolved, or as `PolicyDocument.toJSON()` renders it), one line each, naming the statement and the fix:
  * - an Allow to `*` or a wildcard principal that fixed-value conditions do not limit to an account or organization;
  * - administration for such a principal, even when limited;
- * - a wildcard or policy variable in an Allow condition (Security Hub KMS.5 counts it as public);
+ * - a wildcard or policy variable in an Allow condition to a principal other than an AWS service (Security Hub KMS.5
+ *   counts it as public);
  * - two statements with one Sid.
  */
 export function policyProblems(resolved: unknown, where: string, kind: PolicyKind): string[] {
@@ -113,7 +125,7 @@ export function policyProblems(resolved: unknown, where: string, kind: PolicyKin
         );
       }
     }
-    const open = openConditionValue(s.Condition);
+    const open = servicesOnly(s.Principal) ? undefined : openConditionValue(s.Condition);
     if (open !== undefined) {
       problems.push(
         `${where}: ${name} has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: ${open}`,

@@ -236,6 +236,12 @@ const atSynth: Array<[string, () => Stack, string[]]> = [
     key(s).addToResourcePolicy(allow([new iam.AccountPrincipal(VENDOR)], ['kms:Decrypt'], { StringLike: { 'kms:EncryptionContext:tenant': 'acme-*' } }));
     return s;
   }, [`${KEY}: statement Extra has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: kms:EncryptionContext:tenant: acme-*`]],
+  ['addToResourcePolicy: a service and an account sharing a wildcard condition', () => {
+    const s = stack();
+    const principals = [new iam.ServicePrincipal('logs.amazonaws.com'), new iam.AccountPrincipal(VENDOR)];
+    key(s).addToResourcePolicy(allow(principals, ['kms:Decrypt'], { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:*' } }));
+    return s;
+  }, [`${KEY}: statement Extra has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: kms:EncryptionContext:aws:logs:arn: arn:aws:logs:*`]],
   ['addToResourcePolicy: a policy variable in a condition', () => {
     const s = stack();
     key(s).addToResourcePolicy(allow([new iam.AccountPrincipal(VENDOR)], ['kms:Decrypt'], { StringEquals: { 'kms:EncryptionContext:user': '${aws:username}' } }));
@@ -328,6 +334,13 @@ const accepted: Array<[string, () => void]> = [
     key(s, { grantees: [CmekGrantee.principal(new iam.AnyPrincipal().withConditions({ StringEquals: { 'aws:PrincipalAccount': VENDOR } }), { name: 'vendor' })] });
     expect(synthErrors(s)).toEqual([]);
     expect(statements(s).find((x) => x.Sid === 'CmekUsageVendor').Condition).toEqual({ StringEquals: { 'aws:PrincipalAccount': VENDOR } });
+  }],
+  ['a service principal narrowed by a wildcard encryption-context ARN (as AWS documents for CloudWatch Logs)', () => {
+    const s = stack();
+    const logs = { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:eu-west-1:${OWNER}:log-group:*` } };
+    key(s).addToResourcePolicy(allow([new iam.ServicePrincipal('logs.eu-west-1.amazonaws.com')], ['kms:Decrypt'], logs));
+    expect(synthErrors(s)).toEqual([]);
+    expect(statements(s).find((x) => x.Sid === 'Extra').Condition).toEqual(logs);
   }],
   ['Deny statements to *', () => {
     const s = stack();
