@@ -1,9 +1,9 @@
 // Installs (scripts/localstack-kms.sh) and runs LocalStack on the host for CloudFormation deploys: loopback only, no Docker, Lambda functions created but never run.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { localStackHost, startWithDataDir } from '../../test/support/localstack';
 import { Emulator, freePort, REPO_ROOT, startEmulator } from '../../test/support/moto';
 
 /** Every service the example and integ apps create resources in, plus what the CDK CLI and bootstrap use. */
@@ -25,40 +25,18 @@ export function installLocalStack(): string {
  */
 export async function startLocalStack(python: string): Promise<Emulator> {
   const port = await freePort();
-  const root = mkdtempSync(path.join(os.tmpdir(), 'localstack-deploy-'));
-  // The service catalog index scripts/localstack-kms.sh built ahead: without it the first request builds it.
-  const staticLibs = path.join(path.dirname(path.dirname(python)), 'fs', 'usr', 'lib', 'localstack');
-  if (existsSync(staticLibs)) cpSync(staticLibs, path.join(root, 'usr', 'lib', 'localstack'), { recursive: true });
-  const env = {
-    OVERRIDE_IN_DOCKER: '0',
-    FILESYSTEM_ROOT: root,
-    CONFIG_DIR: path.join(root, 'config'),
-    GATEWAY_LISTEN: `127.0.0.1:${port}`,
-    GATEWAY_SERVER: 'hypercorn',
-    SERVICES: SERVICES.join(','),
-    EAGER_SERVICE_LOADING: '0',
-    DNS_ADDRESS: '0',
-    DISABLE_EVENTS: '1',
-    SKIP_SSL_CERT_DOWNLOAD: '1',
-    PERSISTENCE: '0',
-    DEBUG: '0',
-  };
+  const { root, env } = localStackHost(python, port, SERVICES, false);
   const launcher = path.join(REPO_ROOT, 'scripts', 'deploy', 'localstack-launcher.py');
-  let emulator: Emulator;
-  try {
-    emulator = await startEmulator(python, [launcher], port, env);
-    await waitForHealth(emulator.endpoint);
-  } catch (err) {
-    rmSync(root, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    endpoint: emulator.endpoint,
-    stop: async () => {
+  return startWithDataDir(root, async () => {
+    const emulator = await startEmulator(python, [launcher], port, env);
+    try {
+      await waitForHealth(emulator.endpoint);
+    } catch (err) {
       await emulator.stop();
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
+      throw err;
+    }
+    return emulator;
+  });
 }
 
 /** Waits until LocalStack reports CloudFormation available or running. */

@@ -2,9 +2,10 @@
 // loopback port: LocalStack's KMS provider run on the host without Docker (scripts/localstack-kms.sh), or local-kms
 // (scripts/local-kms.sh) when asked for. moto does not enforce key states.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { localStackHost, startWithDataDir } from './localstack';
 import { Emulator, freePort, REPO_ROOT, startEmulator } from './moto';
 
 /** A key-state-enforcing KMS emulator that could be installed here. */
@@ -53,50 +54,11 @@ export async function startLocalKms(bin: string, account = '111122223333', regio
 }
 
 /**
- * Runs LocalStack's runtime with only KMS, on loopback only, in host mode (OVERRIDE_IN_DOCKER=0: its files go under a throw-away
- * FILESYSTEM_ROOT even when this machine is a container), with no DNS server, no analytics and no certificate
- * download, and the prebuilt service catalog. The account of its keys is the client's access key id when that
- * is 12 digits, else 000000000000.
+ * Runs LocalStack's runtime with only KMS, on loopback only, in host mode (see localStackHost).
  * Known gap: ReEncrypt without SourceKeyId answers InternalError (the envelope handler always passes it).
  */
 export async function startLocalStackKms(python: string): Promise<Emulator> {
   const port = await freePort();
-  const root = mkdtempSync(path.join(os.tmpdir(), 'localstack-kms-'));
-  // The service catalog index scripts/localstack-kms.sh built; without it, the first request builds it (~3 s).
-  const staticLibs = path.join(path.dirname(path.dirname(python)), 'fs', 'usr', 'lib', 'localstack');
-  if (existsSync(staticLibs)) cpSync(staticLibs, path.join(root, 'usr', 'lib', 'localstack'), { recursive: true });
-  const env = {
-    OVERRIDE_IN_DOCKER: '0',
-    FILESYSTEM_ROOT: root,
-    CONFIG_DIR: path.join(root, 'config'),
-    // Both: the default gateway server ignores the host part and listens on every interface.
-    GATEWAY_LISTEN: `127.0.0.1:${port}`,
-    GATEWAY_SERVER: 'hypercorn',
-    SERVICES: 'kms',
-    EAGER_SERVICE_LOADING: '1',
-    DNS_ADDRESS: '0',
-    DISABLE_EVENTS: '1',
-    SKIP_SSL_CERT_DOWNLOAD: '1',
-    PERSISTENCE: '0',
-    DEBUG: '0',
-  };
+  const { root, env } = localStackHost(python, port, ['kms'], true);
   return startWithDataDir(root, () => startEmulator(python, ['-m', 'localstack.runtime.main'], port, env));
-}
-
-/** Starts an emulator whose data directory is removed once it has stopped, or failed to start. */
-async function startWithDataDir(dir: string, start: () => Promise<Emulator>): Promise<Emulator> {
-  let emulator: Emulator;
-  try {
-    emulator = await start();
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    endpoint: emulator.endpoint,
-    stop: async () => {
-      await emulator.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
