@@ -40,6 +40,9 @@ function strings(value: unknown, t: EnvTemplate): string[] {
   return Object.values(o).flatMap((v) => strings(v, t));
 }
 
+/** The bootstrap qualifier of the apps' DefaultStackSynthesizer. */
+const BOOTSTRAP_QUALIFIER = 'hnb659fds';
+
 /** IAM role and user ARNs named literally in the templates that no template of the same app creates by name. */
 export function uncreatedPrincipals(templates: EnvTemplate[]): string[] {
   const created = new Set<string>();
@@ -58,6 +61,8 @@ export function uncreatedPrincipals(templates: EnvTemplate[]): string[] {
         const [arn, , resource, token] = m;
         // Account roots are fine (they always exist); wildcard patterns and ARNs built from the app's own resources name nothing fixed.
         if (resource === 'root' || token || /[*?]/.test(resource)) continue;
+        // `cdk bootstrap` creates the CloudFormation execution role of the template's own environment.
+        if (resource === `role/cdk-${BOOTSTRAP_QUALIFIER}-cfn-exec-role-${t.account}-${t.region}`) continue;
         if (!created.has(arn.replace(/^arn:aws[a-z-]*:/, 'arn:aws:'))) missing.add(`${t.name}: ${arn}`);
       }
     }
@@ -80,7 +85,7 @@ function synthesize(app: AppEntry): EnvTemplate[] {
 }
 
 describe('principals named by the integ and example apps', () => {
-  test('GIVEN a policy naming a role nobody creates WHEN checked THEN that role is reported, and roots, created roles and token-built ARNs are not', () => {
+  test('GIVEN a policy naming a role nobody creates WHEN checked THEN that role is reported, and roots, created roles, token-built ARNs and the bootstrap execution role are not', () => {
     const policy = {
       Statement: [
         { Principal: { AWS: ['arn:aws:iam::111122223333:root', 'arn:aws:iam::111122223333:role/made-here', 'arn:aws:iam::111122223333:role/nowhere'] } },
@@ -88,13 +93,20 @@ describe('principals named by the integ and example apps', () => {
         { Principal: { AWS: { 'Fn::GetAtt': ['Made', 'Arn'] } } },
         { Principal: { AWS: { 'Fn::Join': ['', ['arn:aws:iam::999999999999:role/', { Ref: 'Made' }]] } } },
         { Condition: { ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::999999999999:role/cmek-*' } } },
+        { Principal: { AWS: 'arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-eu-west-1' } },
+        { Principal: { AWS: 'arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-us-east-1' } },
       ],
     };
     const templates: EnvTemplate[] = [
       { name: 'Vendor', account: '111122223333', region: 'eu-west-1', template: { Resources: { R: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'made-here' } } } } },
       { name: 'Platform', account: '999999999999', region: 'eu-west-1', template: { Resources: { K: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: policy } } } } },
     ];
-    expect(uncreatedPrincipals(templates)).toEqual(['Platform: arn:aws:iam::111122223333:role/nowhere', 'Platform: arn:aws:iam::999999999999:role/also-nowhere']);
+    expect(uncreatedPrincipals(templates)).toEqual([
+      'Platform: arn:aws:iam::111122223333:role/nowhere',
+      'Platform: arn:aws:iam::999999999999:role/also-nowhere',
+      // Another region's execution role is not this environment's bootstrap.
+      'Platform: arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-us-east-1',
+    ]);
   });
 
   const apps = [exampleApp(), ...integApps()];
