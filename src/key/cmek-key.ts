@@ -1,5 +1,5 @@
 // CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
-import { Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -378,9 +378,12 @@ export class CmekKey extends Resource implements kms.IKey {
   /** The final key policy, after every grantee, bucket grant and addToResourcePolicy: resolved once, checked once. */
   private validateFinalPolicy(): string[] {
     const stack = Stack.of(this);
-    const resolved = stack.resolve(this.policy);
     const cfnKey = this.key.node.defaultChild as kms.CfnKey;
-    const conflict = destroyConflict(this.guard, cfnKey.cfnOptions.deletionPolicy, cfnKey.cfnOptions.updateReplacePolicy);
+    // What the template will hold, escape hatches included: addPropertyOverride on the policy, addOverride of the
+    // DeletionPolicy.
+    const rendered = renderedResource(stack, cfnKey);
+    const resolved = rendered.Properties?.KeyPolicy;
+    const conflict = destroyConflict(this.guard, rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');
     if (conflict) problems.push(conflict);
     const total = deployedJsonBytes(resolved);
@@ -390,3 +393,12 @@ export class CmekKey extends Resource implements kms.IKey {
 
 }
 
+/** A resource as the template will hold it, overrides included, with tokens resolved. */
+function renderedResource(stack: Stack, resource: CfnResource): {
+  Properties?: { KeyPolicy?: unknown };
+  DeletionPolicy?: CfnDeletionPolicy;
+  UpdateReplacePolicy?: CfnDeletionPolicy;
+} {
+  const fragment = stack.resolve((resource as unknown as { _toCloudFormation(): object })._toCloudFormation()) as { Resources: Record<string, object> };
+  return Object.values(fragment.Resources)[0];
+}

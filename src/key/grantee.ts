@@ -1,5 +1,5 @@
 // CmekGrantee: who may use a CMEK key (another account, a role, an organization, a service), and on what conditions.
-import { Stack, Token } from 'aws-cdk-lib';
+import { Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { CMEK_USAGE_ACTIONS, CmekAction } from './actions';
@@ -210,9 +210,15 @@ export class CmekGrantee {
     const describeConditions = mergeConditions(this.principalConditions, this.networkConditions());
     const conditions = mergeConditions(describeConditions, this.contextConditions());
     if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
+      // An imported role or user names itself by a literal ARN: use it (no cross-stack reference, and the account is
+      // the principal's own, not that of the stack that imported it).
+      const arn = (principal as Partial<iam.IRole>).roleArn ?? (principal as Partial<iam.IUser>).userArn;
+      if (arn !== undefined && !Token.isUnresolved(arn)) {
+        return { name: this.name, principal: new iam.ArnPrincipal(arn), actions: [...this.actions], conditions, describeConditions };
+      }
       return {
         name: this.name,
-        principal: new iam.AccountPrincipal(Stack.of(principal).account),
+        principal: new iam.AccountPrincipal(principal instanceof Resource ? principal.env.account : Stack.of(principal).account),
         identityPrincipal: principal,
         actions: [...this.actions],
         conditions,

@@ -100,6 +100,7 @@ function openConditionValue(conditions: unknown): string | undefined {
  * - administration for such a principal, even when limited;
  * - a wildcard or policy variable in an Allow condition to a principal other than an AWS service (Security Hub KMS.5
  *   counts it as public);
+ * - an Allow with NotPrincipal or NotAction;
  * - two statements with one Sid.
  */
 export function policyProblems(resolved: unknown, where: string, kind: PolicyKind): string[] {
@@ -111,6 +112,13 @@ export function policyProblems(resolved: unknown, where: string, kind: PolicyKin
     if (sid !== undefined) sids.set(sid, (sids.get(sid) ?? 0) + 1);
     if (s.Effect !== 'Allow') return;
     const name = sid !== undefined ? `statement ${sid}` : `statement #${i + 1} (no Sid)`;
+    // An Allow by exclusion reaches whoever, and whatever, was not excluded: public, or administration by the back door.
+    if (s.NotPrincipal !== undefined) {
+      problems.push(`${where}: ${name} is an Allow with NotPrincipal, which lets in every principal not listed: name the principals in Principal instead`);
+    }
+    if (s.NotAction !== undefined) {
+      problems.push(`${where}: ${name} is an Allow with NotAction, which gives every action not listed (administration included): name the actions in Action instead`);
+    }
     const wildcard = wildcardPrincipal(s.Principal);
     if (wildcard !== undefined) {
       if (!limitedToAccountOrOrg(s.Condition)) {

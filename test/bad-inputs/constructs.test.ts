@@ -242,6 +242,26 @@ const atSynth: Array<[string, () => Stack, string[]]> = [
     key(s).addToResourcePolicy(allow(principals, ['kms:Decrypt'], { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:*' } }));
     return s;
   }, [`${KEY}: statement Extra has a wildcard or policy variable in an Allow condition (Security Hub KMS.5 reports it as public access): use fixed values, got: kms:EncryptionContext:aws:logs:arn: arn:aws:logs:*`]],
+  ['addToResourcePolicy: NotAction to * limited to the account (PutKeyPolicy for everyone in it)', () => {
+    const s = stack();
+    key(s).key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'Extra', principals: [new iam.AnyPrincipal()], notActions: ['kms:Encrypt'], resources: ['*'], conditions: { StringEquals: { 'aws:PrincipalAccount': OWNER } },
+    }));
+    return s;
+  }, [`${KEY}: statement Extra is an Allow with NotAction, which gives every action not listed (administration included): name the actions in Action instead`]],
+  ['addToResourcePolicy: NotPrincipal on an Allow', () => {
+    const s = stack();
+    key(s).addToResourcePolicy(new iam.PolicyStatement({ sid: 'Extra', notPrincipals: [new iam.AccountPrincipal(VENDOR)], actions: ['kms:Decrypt'], resources: ['*'] }));
+    return s;
+  }, [`${KEY}: statement Extra is an Allow with NotPrincipal, which lets in every principal not listed: name the principals in Principal instead`]],
+  ['addPropertyOverride: the key policy\'s first principal set to *', () => {
+    const s = stack();
+    (key(s).key.node.defaultChild as kms.CfnKey).addPropertyOverride('KeyPolicy.Statement.0.Principal', '*');
+    return s;
+  }, [
+    `${KEY}: statement CmekAccountRoot allows principal "*" without a fixed aws:PrincipalAccount, aws:PrincipalOrgID, kms:CallerAccount or aws:SourceAccount condition, which makes it public: name the accounts or roles, or add such a condition`,
+    `${KEY}: statement CmekAccountRoot gives kms:* to principal "*": administration must name its principals, got: a wildcard principal`,
+  ]],
   ['addToResourcePolicy: a policy variable in a condition', () => {
     const s = stack();
     key(s).addToResourcePolicy(allow([new iam.AccountPrincipal(VENDOR)], ['kms:Decrypt'], { StringEquals: { 'kms:EncryptionContext:user': '${aws:username}' } }));
@@ -263,6 +283,11 @@ const atSynth: Array<[string, () => Stack, string[]]> = [
   ['guarded key, DESTROY by prop', () => {
     const s = stack();
     key(s, { removalPolicy: RemovalPolicy.DESTROY });
+    return s;
+  }, ['`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
+  ['guarded key, DESTROY by addOverride of the DeletionPolicy', () => {
+    const s = stack();
+    (key(s).key.node.defaultChild as kms.CfnKey).addOverride('DeletionPolicy', 'Delete');
     return s;
   }, ['`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
   ['guarded key, DESTROY by applyRemovalPolicy', () => {
@@ -341,6 +366,14 @@ const accepted: Array<[string, () => void]> = [
     key(s).addToResourcePolicy(allow([new iam.ServicePrincipal('logs.eu-west-1.amazonaws.com')], ['kms:Decrypt'], logs));
     expect(synthErrors(s)).toEqual([]);
     expect(statements(s).find((x) => x.Sid === 'Extra').Condition).toEqual(logs);
+  }],
+  ['CmekGrantee.principal(a role imported in another stack): the role itself, not the importing stack\'s account', () => {
+    const s = stack();
+    const other = new Stack(s.node.scope as App, 'Importer', { env: { account: '444455556666', region: 'eu-west-1' } });
+    const role = iam.Role.fromRoleArn(other, 'Vendor', `arn:aws:iam::${VENDOR}:role/vendor-reader`);
+    key(s, { grantees: [CmekGrantee.principal(role, { name: 'vendor' })] });
+    expect(synthErrors(s)).toEqual([]);
+    expect(statements(s).find((x) => x.Sid === 'CmekUsageVendor').Principal).toEqual({ AWS: `arn:aws:iam::${VENDOR}:role/vendor-reader` });
   }],
   ['Deny statements to *', () => {
     const s = stack();
