@@ -399,6 +399,7 @@ function renderedResource(stack: Stack, resource: CfnResource): {
   DeletionPolicy?: CfnDeletionPolicy;
   UpdateReplacePolicy?: CfnDeletionPolicy;
 } {
-  const fragment = stack.resolve((resource as unknown as { _toCloudFormation(): object })._toCloudFormation()) as { Resources: Record<string, object> };
+  const render = (resource as unknown as { _toCloudFormation(): object })._toCloudFormation();
+  const fragment = stack.resolve(render) as { Resources: Record<string, object> };
   return Object.values(fragment.Resources)[0];
 }
