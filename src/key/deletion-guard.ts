@@ -29,7 +29,7 @@ export interface DeletionGuardOptions {
   readonly enabled?: boolean;
 
   /**
-   * The guard holds while the key was used within this many days (an integer ≥ 1).
+   * The guard holds while the key was used within this many days (an integer from 1 to 36500).
    *
    * @default 365
    */
@@ -97,7 +97,8 @@ export function resolveDeletionGuard(options: DeletionGuardOptions | undefined):
     return undefined;
   }
   const minDaysUnused = options?.minDaysUnused ?? 365;
-  validateInteger('deletionGuard.minDaysUnused', minDaysUnused, 1);
+  // At most a century: a larger number is written in exponent form (1e+21), which is no number to a policy condition.
+  validateInteger('deletionGuard.minDaysUnused', minDaysUnused, 1, 36500);
   const exemptPrincipalArns = options?.exemptPrincipalArns ?? [];
   validatePrincipalArns('deletionGuard.exemptPrincipalArns', exemptPrincipalArns);
   const policyAdminArns = options?.policyAdminArns ?? [];

@@ -25,9 +25,11 @@ export function validateInteger(prop: string, value: number, min: number, max?: 
   }
 }
 
-/** A whole number of days within [min, max]. */
+/** A whole number of days within [min, max], fixed at synth: the key's own policy statements are written from it. */
 export function validateDays(prop: string, value: Duration, min: number, max: number): void {
-  if (value.isUnresolved()) return;
+  if (value.isUnresolved()) {
+    throw new Error(`\`${prop}\` must be a fixed Duration of ${min} to ${max} days (the key policy is written from it at synth), got: a token`);
+  }
   const days = value.toDays({ integral: false });
   if (!Number.isInteger(days) || days < min || days > max) {
     throw new Error(`\`${prop}\` must be a whole number of days from ${min} to ${max}, got: ${value.toHumanString()}`);

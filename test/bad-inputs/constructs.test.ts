@@ -51,6 +51,10 @@ class DeleteEverything implements IAspect {
 
 /** Refused where it is written: the exact message. */
 const atCall: Array<[string, () => unknown, string]> = [
+  ['pendingWindow as a token', () => key(stack(), { pendingWindow: Duration.days(Lazy.number({ produce: () => 30 })) }),
+    '`pendingWindow` must be a fixed Duration of 7 to 30 days (the key policy is written from it at synth), got: a token'],
+  ['deletionGuard.minDaysUnused of 1e21', () => key(stack(), { deletionGuard: { minDaysUnused: 1e21 } }),
+    '`deletionGuard.minDaysUnused` must be an integer from 1 to 36500, got: 1e+21'],
   // CmekKey
   ['alias under alias/aws/', () => key(stack(), { alias: 'alias/aws/x' }), '`alias` must not start with alias/aws/, which AWS reserves for AWS managed keys, got: "alias/aws/x"'],
   ['alias with a space', () => key(stack(), { alias: 'my key' }), '`alias` must be alias/ followed by letters, digits, /, _ or -, at most 256 characters in all, got: "my key"'],
@@ -99,8 +103,8 @@ const atCall: Array<[string, () => unknown, string]> = [
     '`deletionGuard.policyAdminArns` applies only with `lockKeyPolicy: true`, got: 1 ARN(s) with the lock off'],
   ['policy lock with the guard off', () => key(stack(), { deletionGuard: { enabled: false, lockKeyPolicy: true } }),
     '`deletionGuard.lockKeyPolicy` protects the guard and needs it on, got: enabled false with lockKeyPolicy true'],
-  ['minDaysUnused 0', () => key(stack(), { deletionGuard: { minDaysUnused: 0 } }), '`deletionGuard.minDaysUnused` must be an integer ≥ 1, got: 0'],
-  ['minDaysUnused 1.5', () => key(stack(), { deletionGuard: { minDaysUnused: 1.5 } }), '`deletionGuard.minDaysUnused` must be an integer ≥ 1, got: 1.5'],
+  ['minDaysUnused 0', () => key(stack(), { deletionGuard: { minDaysUnused: 0 } }), '`deletionGuard.minDaysUnused` must be an integer from 1 to 36500, got: 0'],
+  ['minDaysUnused 1.5', () => key(stack(), { deletionGuard: { minDaysUnused: 1.5 } }), '`deletionGuard.minDaysUnused` must be an integer from 1 to 36500, got: 1.5'],
   // CmekGrantee
   ['principal: AnyPrincipal', () => CmekGrantee.principal(new iam.AnyPrincipal(), { name: 'all' }),
     'CmekGrantee.principal() must name a principal, or limit a wildcard with a fixed aws:PrincipalAccount or aws:PrincipalOrgID condition (or use CmekGrantee.organization()): principal "*" reaches every AWS account, got: AnyPrincipal()'],
