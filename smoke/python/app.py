@@ -153,6 +153,15 @@ account = os.environ.get("CDK_DEFAULT_ACCOUNT", "999999999999")
 region = os.environ.get("CDK_DEFAULT_REGION", "eu-west-1")
 recovery_region = "eu-west-1" if region == "eu-central-1" else "eu-central-1"
 platform = CmekPlatformStack(app, "CmekPlatform", env={"account": account, "region": region}, cross_region_references=True)
+# The vendor's side: the audit role the platform key grants by ARN. KMS refuses a key policy naming a principal
+# that does not exist, so the vendor creates it first.
+vendor = Stack(app, "CmekVendor", env={"account": VENDOR_ACCOUNT, "region": region})
+iam.Role(vendor, "AcmeAudit",
+    role_name="acme-audit",
+    assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+    description="The Acme Analytics auditor: may decrypt with the platform key",
+)
+platform.node.add_dependency(vendor)
 CmekDisasterRecoveryStack(app, "CmekDisasterRecovery",
     env={"account": account, "region": recovery_region},
     cross_region_references=True,
