@@ -88,21 +88,19 @@ function guardExemptions(options: DeletionGuardStatementOptions): { [operator: s
   return options.exemptPrincipalArns.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': options.exemptPrincipalArns } } : {};
 }
 
+/** A Deny to every principal, on this key, of `actions` when `conditions` hold: the shape of every guard statement. */
+function denyToEveryone(sid: string, actions: string[], conditions: { [operator: string]: unknown }): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid, effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions, resources: ['*'], conditions });
+}
+
 /**
  * Deny ScheduleKeyDeletion and DisableKey to everyone while `kms:TrailingDaysWithoutKeyUsage` is at or
  * below the threshold: the key was used recently (or is new: a never-used key counts from creation).
  */
 export function deletionGuardStatement(options: DeletionGuardStatementOptions): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: SID.deletionGuard,
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: [...DELETION_GUARD_ACTIONS],
-    resources: ['*'],
-    conditions: {
-      NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': String(options.minDaysUnused) },
-      ...guardExemptions(options),
-    },
+  return denyToEveryone(SID.deletionGuard, [...DELETION_GUARD_ACTIONS], {
+    NumericLessThanEquals: { 'kms:TrailingDaysWithoutKeyUsage': String(options.minDaysUnused) },
+    ...guardExemptions(options),
   });
 }
 
@@ -111,16 +109,9 @@ export function deletionGuardStatement(options: DeletionGuardStatementOptions): 
  * carries no `kms:TrailingDaysWithoutKeyUsage` would pass the statement above. This one denies it.
  */
 export function usageUnknownStatement(options: DeletionGuardStatementOptions): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: SID.usageUnknown,
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: [...DELETION_GUARD_ACTIONS],
-    resources: ['*'],
-    conditions: {
-      Null: { 'kms:TrailingDaysWithoutKeyUsage': 'true' },
-      ...guardExemptions(options),
-    },
+  return denyToEveryone(SID.usageUnknown, [...DELETION_GUARD_ACTIONS], {
+    Null: { 'kms:TrailingDaysWithoutKeyUsage': 'true' },
+    ...guardExemptions(options),
   });
 }
 
@@ -130,26 +121,14 @@ export function usageUnknownStatement(options: DeletionGuardStatementOptions): i
  */
 export function pendingWindowStatement(pendingWindowDays: number): iam.PolicyStatement | undefined {
   if (pendingWindowDays <= 7) return undefined;
-  return new iam.PolicyStatement({
-    sid: SID.pendingWindow,
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: ['kms:ScheduleKeyDeletion'],
-    resources: ['*'],
-    conditions: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(pendingWindowDays) } },
+  return denyToEveryone(SID.pendingWindow, ['kms:ScheduleKeyDeletion'], {
+    NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(pendingWindowDays) },
   });
 }
 
 /** Deny kms:PutKeyPolicy to everyone but the policy administrators and the deploying role. */
 export function policyLockStatement(allowedArns: string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: SID.policyLock,
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: ['kms:PutKeyPolicy'],
-    resources: ['*'],
-    conditions: { ArnNotLike: { 'aws:PrincipalArn': allowedArns } },
-  });
+  return denyToEveryone(SID.policyLock, ['kms:PutKeyPolicy'], { ArnNotLike: { 'aws:PrincipalArn': allowedArns } });
 }
 
 /**
