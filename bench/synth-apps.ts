@@ -42,7 +42,7 @@ function addCmekPair(stack: Stack, i: number): void {
     ],
   });
   const bucket = new CmekBucket(stack, `Bucket${i}`, { encryptionKey: key });
-  bucket.grantRead(CmekGrantee.account(ANALYTICS));
+  bucket.grantCrossAccountRead(CmekGrantee.account(ANALYTICS));
 }
 
 /** The five CMEK usage actions, as a key policy lists them. */

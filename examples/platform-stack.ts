@@ -77,7 +77,7 @@ export class CmekPlatformStack extends Stack {
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'data-lake/',
     });
-    this.data.grantRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'acme' }));
+    this.data.grantCrossAccountRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'acme' }));
 
     // Seed the vendor's onboarding manifest, envelope-encrypted in the S3 Encryption Client format (V3).
     new EnvelopeEncryptedObject(this, 'VendorManifest', {

@@ -16,7 +16,7 @@ const own = new CmekBucket(stack, 'OwnKey', {
   serverAccessLogsBucket: accessLogs,
   serverAccessLogsPrefix: 'own-key/',
 });
-own.grantRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor' }));
+own.grantCrossAccountRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor' }));
 
 // A fixed name and a shared key: key grants also pin the bucket's encryption context.
 const shared = new CmekKey(stack, 'SharedKey', { alias: 'cmek/integ-bucket-shared' });
@@ -27,7 +27,7 @@ const named = new CmekBucket(stack, 'Named', {
   serverAccessLogsPrefix: 'named/',
   lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
 });
-named.grantRead(CmekGrantee.role(`arn:aws:iam::${VENDOR_ACCOUNT}:role/vendor-reader`));
-named.grantReadWrite(CmekGrantee.account('444455556666', { name: 'ingest' }));
+named.grantCrossAccountRead(CmekGrantee.role(`arn:aws:iam::${VENDOR_ACCOUNT}:role/vendor-reader`));
+named.grantCrossAccountReadWrite(CmekGrantee.account('444455556666', { name: 'ingest' }));
 
 app.synth();

@@ -17,7 +17,7 @@ const data = new CmekBucket(stack, 'Data', {
   serverAccessLogsBucket: accessLogs,
   serverAccessLogsPrefix: 'data/',
 });
-data.grantRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor' }));
+data.grantCrossAccountRead(CmekGrantee.account(VENDOR_ACCOUNT, { name: 'vendor' }));
 
 // The vendor unwraps tenant a's objects with a key apart from the bucket's, and only with tenant a's context.
 const tenantKey = new CmekKey(stack, 'TenantKey', {

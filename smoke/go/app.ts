@@ -25,7 +25,7 @@ const key = new CmekKey(stack, 'VendorKey', {
   deletionGuard: { minDaysUnused: 180, exemptPrincipalArns: ['arn:aws:iam::999999999999:role/KeyBreakGlass'] },
 });
 const data = new CmekBucket(stack, 'Data', { encryptionKey: key });
-data.grantRead(CmekGrantee.account('111122223333', { name: 'acme' }));
+data.grantCrossAccountRead(CmekGrantee.account('111122223333', { name: 'acme' }));
 
 new EnvelopeEncryptedObject(stack, 'VendorManifest', {
   bucket: data.bucket,

@@ -43,7 +43,7 @@ func main() {
 		},
 	})
 	data := cdkcmek.NewCmekBucket(stack, jsii.String("Data"), &cdkcmek.CmekBucketProps{EncryptionKey: key})
-	data.GrantRead(cdkcmek.CmekGrantee_Account(jsii.String("111122223333"), &cdkcmek.CmekGranteeOptions{Name: jsii.String("acme")}))
+	data.GrantCrossAccountRead(cdkcmek.CmekGrantee_Account(jsii.String("111122223333"), &cdkcmek.CmekGranteeOptions{Name: jsii.String("acme")}))
 
 	cdkcmek.NewEnvelopeEncryptedObject(stack, jsii.String("VendorManifest"), &cdkcmek.EnvelopeEncryptedObjectProps{
 		Bucket:            data.Bucket(),

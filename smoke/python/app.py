@@ -85,7 +85,7 @@ class CmekPlatformStack(Stack):
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="data-lake/",
         )
-        self.data.grant_read(CmekGrantee.account(VENDOR_ACCOUNT, name="acme"))
+        self.data.grant_cross_account_read(CmekGrantee.account(VENDOR_ACCOUNT, name="acme"))
 
         EnvelopeEncryptedObject(self, "VendorManifest",
             bucket=self.data.bucket,

@@ -4,10 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CmekAction } from '../key/actions';
+import { claimBucketPolicy } from './bucket-checks';
+import { BUCKET_READ_ACTIONS, BUCKET_WRITE_ACTIONS, CmekAction, SSE_KMS_READ_ACTIONS, SSE_KMS_WRITE_ACTIONS } from '../key/actions';
 import { CmekKey } from '../key/cmek-key';
-import { CmekGrantee } from '../key/grantee';
-import { usageStatements } from '../key/key-policy';
+import { bindGrantee, CmekGrantee } from '../key/grantee';
+import { bucketPolicyStatement, identityStatement, keyPolicyStatements } from '../key/grantee-statements';
 import { policyProblems } from '../private/policy-check';
 
 /**
@@ -73,53 +74,50 @@ export interface CmekBucketProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Bucket-side read access, as aws-cdk-lib's `Bucket.grantRead` defines it. */
-const BUCKET_READ_ACTIONS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'];
-/** Bucket-side write access, as aws-cdk-lib's `Bucket.grantWrite` defines it (without ACL changes). */
-const BUCKET_WRITE_ACTIONS = [
-  's3:PutObject',
-  's3:PutObjectLegalHold',
-  's3:PutObjectRetention',
-  's3:PutObjectTagging',
-  's3:PutObjectVersionTagging',
-  's3:Abort*',
-  's3:DeleteObject*',
-];
-/** Key-side access S3 needs for SSE-KMS reads and (multipart) writes. */
-const KEY_READ_ACTIONS = [CmekAction.DECRYPT];
-const KEY_WRITE_ACTIONS = [CmekAction.ENCRYPT, CmekAction.DECRYPT, CmekAction.GENERATE_DATA_KEY];
-
 /**
  * An S3 bucket encrypted with a CMEK key, locked down by default: SSE-KMS under the key with an S3 Bucket
  * Key, TLS 1.2 or newer only, all public access blocked, versioning, ACLs off (`BucketOwnerEnforced`), and
  * a bucket policy that refuses uploads asking for another encryption or another key.
  *
- * `grantRead`/`grantReadWrite` grant both sides a cross-account reader needs: the bucket policy and a
- * key-policy statement limited to use through S3 — and, when `bucketName` is given, to this bucket's
- * encryption context.
+ * It is an `s3.IBucket`: `grantRead`, `grantReadWrite` and the other grants keep aws-cdk-lib's contract
+ * (`IGrantable` → `iam.Grant`, on the bucket and its key). `grantCrossAccountRead` and
+ * `grantCrossAccountReadWrite` take a `CmekGrantee` and write both sides another account's reader needs: the
+ * bucket policy and a key-policy statement limited to use through S3 — and, when `bucketName` is given, to
+ * this bucket's encryption context.
  */
-export class CmekBucket extends Construct {
+export class CmekBucket extends s3.BucketBase {
   /** The underlying bucket. */
   public readonly bucket: s3.Bucket;
 
   /** The key that encrypts the bucket. */
   public readonly key: kms.IKey;
 
+  /** The key that encrypts the bucket (the same as `key`), as `s3.IBucket` names it. */
+  public readonly encryptionKey: kms.IKey;
+
   /** The key that encrypts the bucket when it is a `CmekKey` of this app, whose policy grants then extend. */
   public readonly cmekKey?: CmekKey;
 
-  /** The bucket's name. */
   public readonly bucketName: string;
-
-  /** The bucket's ARN. */
   public readonly bucketArn: string;
+  public readonly bucketDomainName: string;
+  public readonly bucketWebsiteUrl: string;
+  public readonly bucketWebsiteDomainName: string;
+  public readonly bucketRegionalDomainName: string;
+  public readonly bucketDualStackDomainName: string;
+  public readonly isWebsite?: boolean = false;
+  public replicationRoleArn?: string;
+  public disallowPublicAccess?: boolean = true;
+  /** The bucket's own policy is the inner bucket's: statements go there, so there is one policy per bucket. */
+  protected autoCreatePolicy = false;
 
   private readonly bucketNameProp?: string;
 
   constructor(scope: Construct, id: string, props: CmekBucketProps = {}) {
-    super(scope, id);
+    super(scope, id, { physicalName: props.bucketName });
     this.bucketNameProp = props.bucketName;
     this.key = this.resolveKey(props);
+    this.encryptionKey = this.key;
     this.cmekKey = this.key instanceof CmekKey ? this.key : undefined;
     this.bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
@@ -138,40 +136,66 @@ export class CmekBucket extends Construct {
     });
     this.bucketName = this.bucket.bucketName;
     this.bucketArn = this.bucket.bucketArn;
+    this.bucketDomainName = this.bucket.bucketDomainName;
+    this.bucketWebsiteUrl = this.bucket.bucketWebsiteUrl;
+    this.bucketWebsiteDomainName = this.bucket.bucketWebsiteDomainName;
+    this.bucketRegionalDomainName = this.bucket.bucketRegionalDomainName;
+    this.bucketDualStackDomainName = this.bucket.bucketDualStackDomainName;
     this.denyOtherEncryption();
+    claimBucketPolicy(this, this.bucket);
     this.node.addValidation({
       validate: () => {
         const policy = this.bucket.policy?.document;
-        // Rendered, not resolved: resolving every bucket policy again would cost more than the check.
-        return policy ? policyProblems(policy.toJSON(), `bucket policy of ${this.node.path}`, 'bucket') : [];
+        // Resolved, as the template will hold it: a Lazy principal is checked for what it produces.
+        return policy ? policyProblems(Stack.of(this).resolve(policy.toJSON()), `bucket policy of ${this.node.path}`, 'bucket') : [];
       },
     });
   }
 
-  /**
-   * Lets a grantee read objects: bucket-policy read access, and `kms:Decrypt` through S3 for this bucket.
-   */
-  public grantRead(grantee: CmekGrantee): void {
-    this.grantBoth(grantee, 'S3Read', BUCKET_READ_ACTIONS, KEY_READ_ACTIONS);
+  /** The bucket policy (the underlying bucket's): every statement added through this bucket lands in it. */
+  public get policy(): s3.BucketPolicy | undefined {
+    return this.bucket.policy;
+  }
+
+  public set policy(_policy: s3.BucketPolicy | undefined) {
+    throw new Error(`\`policy\` of ${this.node.path} is the bucket's own: add statements with addToResourcePolicy instead of replacing it`);
+  }
+
+  /** Adds a statement to the bucket policy; the final-policy check at synth reads it like every other. */
+  public addToResourcePolicy(permission: iam.PolicyStatement): iam.AddToResourcePolicyResult {
+    return this.bucket.addToResourcePolicy(permission);
+  }
+
+  public addEventNotification(event: s3.EventType, dest: s3.IBucketNotificationDestination, ...filters: s3.NotificationKeyFilter[]): void {
+    this.bucket.addEventNotification(event, dest, ...filters);
+  }
+
+  public enableEventBridgeNotification(): void {
+    this.bucket.enableEventBridgeNotification();
   }
 
   /**
-   * Lets a grantee read and write objects: bucket-policy read/write access, and the key use S3 needs for
-   * SSE-KMS (Encrypt, Decrypt, GenerateDataKey*) through S3 for this bucket.
+   * Lets a grantee in another account read objects: bucket-policy read access, and `kms:Decrypt` through S3
+   * for this bucket in the key policy.
    */
-  public grantReadWrite(grantee: CmekGrantee): void {
-    this.grantBoth(grantee, 'S3ReadWrite', [...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS], KEY_WRITE_ACTIONS);
+  public grantCrossAccountRead(grantee: CmekGrantee): void {
+    this.grantBoth(grantee, 'S3Read', BUCKET_READ_ACTIONS, SSE_KMS_READ_ACTIONS);
   }
 
-  private grantBoth(grantee: CmekGrantee, suffix: string, bucketActions: string[], keyActions: CmekAction[]): void {
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: `${grantee.name}${suffix}`,
-        principals: [grantee._principal()],
-        actions: bucketActions,
-        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
-      }),
-    );
+  /**
+   * Lets a grantee in another account read and write objects: bucket-policy read/write access, and the key
+   * use S3 needs for SSE-KMS (Encrypt, Decrypt, GenerateDataKey*) through S3 for this bucket.
+   */
+  public grantCrossAccountReadWrite(grantee: CmekGrantee): void {
+    this.grantBoth(grantee, 'S3ReadWrite', [...BUCKET_READ_ACTIONS, ...BUCKET_WRITE_ACTIONS], SSE_KMS_WRITE_ACTIONS);
+  }
+
+  private grantBoth(grantee: CmekGrantee, suffix: string, bucketActions: readonly string[], keyActions: readonly CmekAction[]): void {
+    const resources = [this.bucket.bucketArn, this.bucket.arnForObjects('*')];
+    const bound = bindGrantee(grantee, this);
+    this.bucket.addToResourcePolicy(bucketPolicyStatement(bound, `${grantee.name}${suffix}`, bucketActions, resources));
+    const identity = identityStatement(bound, 'bucket', resources, bucketActions);
+    if (identity) bound.identityPrincipal?.addToPrincipalPolicy(identity);
     // With an S3 Bucket Key, S3 calls KMS with the bucket ARN as encryption context. The key policy can
     // name that ARN only when the bucket name is fixed: a generated name would make key and bucket
     // depend on each other.
@@ -179,8 +203,9 @@ export class CmekBucket extends Construct {
     const encryptionContext = name !== undefined && !Token.isUnresolved(name)
       ? { 'aws:s3:arn': `arn:${Stack.of(this).partition}:s3:::${name}` }
       : undefined;
-    const keyGrantee = grantee._derive(suffix, {
-      actions: keyActions,
+    const keyGrantee = grantee.withOptions({
+      name: `${grantee.name}${suffix}`,
+      actions: [...keyActions],
       viaServices: [`s3.${Stack.of(this).region}.amazonaws.com`],
       encryptionContext,
       requireEncryptionContextKeys: undefined,
@@ -190,7 +215,7 @@ export class CmekBucket extends Construct {
       return;
     }
     // A key this app does not own: its policy is its owner's to change, so say exactly what to add.
-    const statements = usageStatements(keyGrantee._bind(this)).map((s) => JSON.stringify(readable(Stack.of(this).resolve(s.toStatementJson()))));
+    const statements = keyPolicyStatements(bindGrantee(keyGrantee, this)).map((s) => JSON.stringify(readable(Stack.of(this).resolve(s.toStatementJson()))));
     Annotations.of(this).addWarningV2(
       'cdk-cmek:imported-key-grant',
       `the key of ${this.node.path} is imported, so ${grantee.name}${suffix} is granted on the bucket side only: the key's owner must add this key-policy statement (key ${this.key.keyArn}): ${statements.join(', ')}`,

@@ -1,4 +1,4 @@
-// KMS permission sets, named once and shared by the code that grants and the messages that explain.
+// Permission sets (KMS and S3), named once and shared by the code that grants and the messages that explain.
 
 /**
  * One of the cryptographic permissions a CMEK grantee can hold.
@@ -53,5 +53,22 @@ export const KEY_ADMIN_ACTIONS: readonly string[] = [
 /** The actions the deletion guard denies while the key is in use. */
 export const DELETION_GUARD_ACTIONS: readonly string[] = ['kms:ScheduleKeyDeletion', 'kms:DisableKey'];
 
-/** The KMS key-policy document size limit, in bytes. */
-export const KEY_POLICY_MAX_BYTES = 32_768;
+/** Bucket-side read access, as aws-cdk-lib's `Bucket.grantRead` defines it. */
+export const BUCKET_READ_ACTIONS: readonly string[] = ['s3:GetObject*', 's3:GetBucket*', 's3:List*'];
+
+/** Bucket-side write access, as aws-cdk-lib's `Bucket.grantWrite` defines it (without ACL changes). */
+export const BUCKET_WRITE_ACTIONS: readonly string[] = [
+  's3:PutObject',
+  's3:PutObjectLegalHold',
+  's3:PutObjectRetention',
+  's3:PutObjectTagging',
+  's3:PutObjectVersionTagging',
+  's3:Abort*',
+  's3:DeleteObject*',
+];
+
+/** Key use S3 needs to read SSE-KMS objects for a principal. */
+export const SSE_KMS_READ_ACTIONS: readonly CmekAction[] = [CmekAction.DECRYPT];
+
+/** Key use S3 needs to write SSE-KMS objects (multipart uploads decrypt too). */
+export const SSE_KMS_WRITE_ACTIONS: readonly CmekAction[] = [CmekAction.ENCRYPT, CmekAction.DECRYPT, CmekAction.GENERATE_DATA_KEY];

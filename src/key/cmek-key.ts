@@ -4,10 +4,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { KEY_POLICY_MAX_BYTES } from './actions';
 import { DeletionGuardOptions, destroyConflict, resolveDeletionGuard } from './deletion-guard';
-import { BoundGrantee, CmekGrantee } from './grantee';
-import { acknowledgeUsageWildcards, claimAlias, isOrganizationWide, normalizeAlias, resolveDeploymentRole, sizeProblem, validateRotationReason } from './key-checks';
+import { bindGrantee, CmekGrantee } from './grantee';
+import { BoundGrantee, identityStatement, isOrganizationWide, keyPolicyStatements } from './grantee-statements';
+import { acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateRotationReason } from './key-checks';
 import {
   accountRootStatement,
   administrationStatement,
@@ -16,13 +16,12 @@ import {
   deploymentRoleStatement,
   pendingWindowStatement,
   policyLockStatement,
-  usageStatements,
   usageUnknownStatement,
 } from './key-policy';
+import { deployedJsonBytes, keyPolicySizeProblem } from './policy-size';
 import { KeyMetrics } from '../monitoring/metrics';
 import { acknowledgeNag } from '../private/nag';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
-import { deployedJsonBytes } from '../private/policy-size';
 import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
@@ -232,13 +231,13 @@ export class CmekKey extends Resource implements kms.IKey {
    * A principal defined in another stack also gets the matching identity policy.
    */
   public addGrantee(grantee: CmekGrantee): void {
-    const bound = grantee._bind(this);
+    const bound = bindGrantee(grantee, this);
     if (this.grantees.has(bound.name)) {
       throw new Error(
         `duplicate grantee \`${bound.name}\` on key ${this.aliasName}: each grantee needs its own \`name\` (statement CmekUsage${bound.name} exists already)`,
       );
     }
-    const statements = usageStatements(bound);
+    const statements = keyPolicyStatements(bound);
     for (const s of statements) {
       if (s.sid !== undefined && this.sids.has(s.sid)) {
         throw new Error(
@@ -255,14 +254,9 @@ export class CmekKey extends Resource implements kms.IKey {
         reason: `Principal * appears only with aws:PrincipalOrgID (grantee ${bound.name}); checkov does not read conditions`,
       }]);
     }
-    if (bound.identityPrincipal) {
-      bound.identityPrincipal.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: bound.actions,
-          resources: [this.keyArn],
-          conditions: Object.keys(bound.conditions).length > 0 ? bound.conditions : undefined,
-        }),
-      );
+    const identity = identityStatement(bound, 'key', [this.keyArn], bound.actions);
+    if (identity && bound.identityPrincipal) {
+      bound.identityPrincipal.addToPrincipalPolicy(identity);
       acknowledgeUsageWildcards(bound.identityPrincipal, bound.actions);
     }
   }
@@ -386,8 +380,8 @@ export class CmekKey extends Resource implements kms.IKey {
     const conflict = destroyConflict(this.guard, rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');
     if (conflict) problems.push(conflict);
-    const total = deployedJsonBytes(resolved);
-    if (total > KEY_POLICY_MAX_BYTES) problems.push(sizeProblem(stack, this.aliasName, total, [...this.grantees.values()]));
+    const size = keyPolicySizeProblem(stack, this.aliasName, deployedJsonBytes(resolved), [...this.grantees.values()]);
+    if (size) problems.push(size);
     return problems;
   }
 

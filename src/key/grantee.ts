@@ -3,6 +3,7 @@ import { Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { CMEK_USAGE_ACTIONS, CmekAction } from './actions';
+import { BoundGrantee, Conditions, GranteeKind } from './grantee-statements';
 import { principalProblem } from '../private/policy-check';
 import { got, validateAccountId, validateFixedConditionValue, validatePattern } from '../private/validate';
 
@@ -58,19 +59,6 @@ export interface CmekGranteeOptions {
   readonly sourceVpce?: string[];
 }
 
-/** A grantee rendered for one key: what the key-policy statements are built from. @internal */
-export interface BoundGrantee {
-  readonly name: string;
-  readonly principal: iam.IPrincipal;
-  readonly actions: string[];
-  /** Conditions on cryptographic actions (all of them). */
-  readonly conditions: { [operator: string]: { [key: string]: unknown } };
-  /** The subset of `conditions` that also applies to DescribeKey (which has no encryption context). */
-  readonly describeConditions: { [operator: string]: { [key: string]: unknown } };
-  /** Set when the principal lives in another stack and is granted through its account plus an identity policy. */
-  readonly identityPrincipal?: iam.IPrincipal;
-}
-
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const SERVICE_PRINCIPAL = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?$/;
@@ -97,7 +85,7 @@ export class CmekGrantee {
     if (Token.isUnresolved(accountId) && options.name === undefined) {
       throw new Error('`name` is required for CmekGrantee.account() when the account id is a token (the statement id must not depend on it), got: no name');
     }
-    return new CmekGrantee(() => new iam.AccountPrincipal(accountId), Token.isUnresolved(accountId) ? undefined : `Account${accountId}`, options, {});
+    return new CmekGrantee({ kind: 'account', makePrincipal: () => new iam.AccountPrincipal(accountId), principalConditions: {} }, Token.isUnresolved(accountId) ? undefined : `Account${accountId}`, options);
   }
 
   /**
@@ -113,7 +101,7 @@ export class CmekGrantee {
     } else if (options.name === undefined) {
       throw new Error('`name` is required for CmekGrantee.role() when the role ARN is a token, got: no name');
     }
-    return new CmekGrantee(() => new iam.ArnPrincipal(roleArn), name, options, {});
+    return new CmekGrantee({ kind: 'role', makePrincipal: () => new iam.ArnPrincipal(roleArn), principalConditions: {} }, name, options);
   }
 
   /**
@@ -131,7 +119,7 @@ export class CmekGrantee {
     if (name === undefined && options.name === undefined) {
       throw new Error('`name` is required for CmekGrantee.principal() when the principal is not a construct, got: no name');
     }
-    return new CmekGrantee(() => principal, name, options, {});
+    return new CmekGrantee({ kind: 'principal', makePrincipal: () => principal, principalConditions: {} }, name, options);
   }
 
   /**
@@ -146,9 +134,11 @@ export class CmekGrantee {
     if (name === undefined && options.name === undefined) {
       throw new Error('`name` is required for CmekGrantee.organization() when the organization id is a token, got: no name');
     }
-    return new CmekGrantee(() => new iam.AnyPrincipal(), name, options, {
-      StringEquals: { 'aws:PrincipalOrgID': organizationId },
-    });
+    return new CmekGrantee(
+      { kind: 'organization', makePrincipal: () => new iam.AnyPrincipal(), principalConditions: { StringEquals: { 'aws:PrincipalOrgID': organizationId } } },
+      name,
+      options,
+    );
   }
 
   /**
@@ -162,7 +152,7 @@ export class CmekGrantee {
     if (name === undefined && options.name === undefined) {
       throw new Error('`name` is required for CmekGrantee.servicePrincipal() when the service is a token, got: no name');
     }
-    return new CmekGrantee(() => new iam.ServicePrincipal(service), name, options, {});
+    return new CmekGrantee({ kind: 'service', makePrincipal: () => new iam.ServicePrincipal(service), principalConditions: {} }, name, options);
   }
 
   /** The grantee's name as used in statement ids (`CmekUsage<name>`). */
@@ -171,84 +161,25 @@ export class CmekGrantee {
   /** The permissions granted. */
   public readonly actions: CmekAction[];
 
-  private readonly options: CmekGranteeOptions;
+  /** The conditions and name this grantee was made with. */
+  public readonly options: CmekGranteeOptions;
 
-  private constructor(
-    private readonly makePrincipal: () => iam.IPrincipal,
-    derivedName: string | undefined,
-    options: CmekGranteeOptions,
-    private readonly principalConditions: { [operator: string]: { [key: string]: unknown } },
-  ) {
+  private constructor(spec: GranteeSpec, derivedName: string | undefined, options: CmekGranteeOptions) {
     this.options = options;
     this.name = pascalName(options.name ?? derivedName ?? '');
     this.actions = options.actions ?? [...CMEK_USAGE_ACTIONS];
     this.validateName(options.name ?? derivedName ?? '');
     this.validateActions();
     this.validateConditions();
+    SPECS.set(this, spec);
   }
 
   /**
-   * This grantee under another name with other options (its principal unchanged): used where one
-   * principal needs a second, narrower statement, for example read access through S3.
-   * @internal
+   * The same principal with `options` laid over this grantee's own: for a second, narrower statement, such as
+   * read access through S3 under a name of its own. An option given as `undefined` removes that condition.
    */
-  public _derive(nameSuffix: string, options: CmekGranteeOptions): CmekGrantee {
-    return new CmekGrantee(this.makePrincipal, undefined, { ...this.options, ...options, name: `${this.name}${nameSuffix}` }, this.principalConditions);
-  }
-
-  /** The principal as it appears in a resource policy, with its own conditions. @internal */
-  public _principal(): iam.IPrincipal {
-    const principal = this.makePrincipal();
-    return Object.keys(this.principalConditions).length > 0
-      ? new iam.PrincipalWithConditions(principal, this.principalConditions)
-      : principal;
-  }
-
-  /** Renders this grantee for a key in `scope`'s stack. @internal */
-  public _bind(scope: Construct): BoundGrantee {
-    const principal = this.makePrincipal();
-    const describeConditions = mergeConditions(this.principalConditions, this.networkConditions());
-    const conditions = mergeConditions(describeConditions, this.contextConditions());
-    if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
-      // An imported role or user names itself by a literal ARN: use it (no cross-stack reference, and the account is
-      // the principal's own, not that of the stack that imported it).
-      const arn = (principal as Partial<iam.IRole>).roleArn ?? (principal as Partial<iam.IUser>).userArn;
-      if (arn !== undefined && !Token.isUnresolved(arn)) {
-        return { name: this.name, principal: new iam.ArnPrincipal(arn), actions: [...this.actions], conditions, describeConditions };
-      }
-      return {
-        name: this.name,
-        principal: new iam.AccountPrincipal(principal instanceof Resource ? principal.env.account : Stack.of(principal).account),
-        identityPrincipal: principal,
-        actions: [...this.actions],
-        conditions,
-        describeConditions,
-      };
-    }
-    return { name: this.name, principal, actions: [...this.actions], conditions, describeConditions };
-  }
-
-  private networkConditions(): { [operator: string]: { [key: string]: unknown } } {
-    const o = this.options;
-    const equals: { [key: string]: unknown } = {};
-    if (o.viaServices?.length) equals['kms:ViaService'] = o.viaServices;
-    if (o.sourceVpce?.length) equals['aws:SourceVpce'] = o.sourceVpce;
-    return Object.keys(equals).length > 0 ? { StringEquals: equals } : {};
-  }
-
-  private contextConditions(): { [operator: string]: { [key: string]: unknown } } {
-    const o = this.options;
-    const result: { [operator: string]: { [key: string]: unknown } } = {};
-    const pairs = Object.entries(o.encryptionContext ?? {});
-    if (pairs.length > 0) {
-      result.StringEquals = Object.fromEntries(pairs.map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
-    }
-    const required = o.requireEncryptionContextKeys ?? [];
-    if (required.length > 0) {
-      // `Null: false` per key: the key must be present, whatever its value.
-      result.Null = Object.fromEntries(required.map((k) => [`kms:EncryptionContext:${k}`, 'false']));
-    }
-    return result;
+  public withOptions(options: CmekGranteeOptions): CmekGrantee {
+    return new CmekGrantee(SPECS.get(this)!, this.name, { ...this.options, ...options });
   }
 
   private validateName(raw: string): void {
@@ -296,6 +227,54 @@ export class CmekGrantee {
   }
 }
 
+/** What a factory knows about the principal; kept beside the public object, not on it. */
+interface GranteeSpec {
+  readonly kind: GranteeKind;
+  readonly makePrincipal: () => iam.IPrincipal;
+  readonly principalConditions: Conditions;
+}
+
+const SPECS = new WeakMap<CmekGrantee, GranteeSpec>();
+
+/** Renders a grantee for a key or bucket in `scope`'s stack: the input of the statement builders. */
+export function bindGrantee(grantee: CmekGrantee, scope: IConstruct): BoundGrantee {
+  const spec = SPECS.get(grantee)!;
+  const o = grantee.options;
+  const principal = spec.makePrincipal();
+  const common = {
+    kind: spec.kind,
+    name: grantee.name,
+    actions: [...grantee.actions],
+    principalConditions: spec.principalConditions,
+    viaServices: o.viaServices ?? [],
+    sourceVpce: o.sourceVpce ?? [],
+    contextConditions: contextConditions(o),
+  };
+  if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
+    // An imported role or user names itself by a literal ARN: use it (no cross-stack reference, and the account is
+    // the principal's own, not that of the stack that imported it).
+    const arn = (principal as Partial<iam.IRole>).roleArn ?? (principal as Partial<iam.IUser>).userArn;
+    if (arn !== undefined && !Token.isUnresolved(arn)) return { ...common, principal: new iam.ArnPrincipal(arn) };
+    const account = principal instanceof Resource ? principal.env.account : Stack.of(principal).account;
+    return { ...common, principal: new iam.AccountPrincipal(account), identityPrincipal: principal };
+  }
+  return { ...common, principal };
+}
+
+function contextConditions(o: CmekGranteeOptions): Conditions {
+  const result: Conditions = {};
+  const pairs = Object.entries(o.encryptionContext ?? {});
+  if (pairs.length > 0) {
+    result.StringEquals = Object.fromEntries(pairs.map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+  }
+  const required = o.requireEncryptionContextKeys ?? [];
+  if (required.length > 0) {
+    // `Null: false` per key: the key must be present, whatever its value.
+    result.Null = Object.fromEntries(required.map((k) => [`kms:EncryptionContext:${k}`, 'false']));
+  }
+  return result;
+}
+
 function isConstruct(x: unknown): x is IConstruct {
   return Construct.isConstruct(x);
 }
@@ -307,17 +286,4 @@ function pascalName(raw: string): string {
     .filter((w) => w.length > 0)
     .map((w) => w[0].toUpperCase() + w.slice(1))
     .join('');
-}
-
-function mergeConditions(
-  a: { [operator: string]: { [key: string]: unknown } },
-  b: { [operator: string]: { [key: string]: unknown } },
-): { [operator: string]: { [key: string]: unknown } } {
-  const result: { [operator: string]: { [key: string]: unknown } } = {};
-  for (const source of [a, b]) {
-    for (const [op, kv] of Object.entries(source)) {
-      result[op] = { ...(result[op] ?? {}), ...kv };
-    }
-  }
-  return result;
 }

@@ -1,27 +1,13 @@
-// CmekKey's input checks and helpers that need no key instance: alias, rotation reason, policy size, nag notes.
+// CmekKey's input checks and helpers that need no key instance: alias, rotation reason, deployment role, nag notes.
 import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { KEY_POLICY_MAX_BYTES } from './actions';
-import { BoundGrantee } from './grantee';
-import { usageStatements } from './key-policy';
 import { synthesizerExecutionRoleArn } from '../private/deployment-role';
 import { acknowledgeNag } from '../private/nag';
-import { deployedJsonBytes } from '../private/policy-size';
 import { got, validatePattern } from '../private/validate';
 
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const ALIAS_CHARS = /^alias\/[a-zA-Z0-9/_-]+$/;
-
-/** The size error, saying how many grantees like these fit. */
-export function sizeProblem(stack: Stack, aliasName: string, total: number, grantees: BoundGrantee[]): string {
-  const size = (x: unknown) => deployedJsonBytes(stack.resolve(x));
-  const perGrantee = grantees.map((g) => size(usageStatements(g).map((s) => s.toStatementJson())));
-  const granteeBytes = perGrantee.reduce((a, b) => a + b, 0);
-  const average = perGrantee.length > 0 ? granteeBytes / perGrantee.length : 0;
-  const fit = average > 0 ? Math.max(0, Math.floor((KEY_POLICY_MAX_BYTES - (total - granteeBytes)) / (average + 1))) : 0;
-  return `key policy of ${aliasName} would be ${total} bytes, over the KMS limit of ${KEY_POLICY_MAX_BYTES}: at most ${fit} grantees like these fit, got: ${grantees.length} (split them across keys, or grant a whole organization with CmekGrantee.organization())`;
-}
 
 /** Rotation off is a decision with a reason (Security Hub KMS.4); a reason with rotation on is a mistake. */
 export function validateRotationReason(enabled: boolean, reason: string | undefined): void {
@@ -31,12 +17,6 @@ export function validateRotationReason(enabled: boolean, reason: string | undefi
   if (enabled && reason !== undefined) {
     throw new Error(`\`rotationDisabledReason\` applies only with \`enableKeyRotation: false\`, got: ${got(reason)} with rotation on`);
   }
-}
-
-/** Principal `*` narrowed by `aws:PrincipalOrgID`: an organization grantee. */
-export function isOrganizationWide(grantee: BoundGrantee): boolean {
-  const equals = grantee.conditions.StringEquals as { [key: string]: unknown } | undefined;
-  return equals?.['aws:PrincipalOrgID'] !== undefined;
 }
 
 /**

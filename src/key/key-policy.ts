@@ -1,7 +1,6 @@
-// Pure builders, one per key-policy statement; CmekKey composes them.
+// Pure builders of the key's own statements (root, administration, deletion guard); grantee-statements.ts builds the grantees'.
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { CmekAction, DELETION_GUARD_ACTIONS, KEY_ADMIN_ACTIONS } from './actions';
-import { BoundGrantee } from './grantee';
+import { DELETION_GUARD_ACTIONS, KEY_ADMIN_ACTIONS } from './actions';
 
 /** Statement ids, stable across deployments: tools and people find statements by them. */
 export const SID = {
@@ -12,7 +11,6 @@ export const SID = {
   pendingWindow: 'CmekMinimumPendingWindow',
   policyLock: 'CmekKeyPolicyLock',
   deploymentRole: 'CmekDeploymentRole',
-  usagePrefix: 'CmekUsage',
 } as const;
 
 /** The account root keeps full access, so IAM policies in the account can delegate and the key cannot be locked out. */
@@ -33,41 +31,6 @@ export function administrationStatement(admins: iam.IPrincipal[]): iam.PolicySta
     actions: [...KEY_ADMIN_ACTIONS],
     resources: ['*'],
   });
-}
-
-/**
- * The statements for one grantee: its usage actions with all its conditions, and — when it has
- * encryption-context conditions — DescribeKey in a statement of its own, since DescribeKey carries no
- * encryption context and would otherwise always be denied.
- */
-export function usageStatements(grantee: BoundGrantee): iam.PolicyStatement[] {
-  const sid = `${SID.usagePrefix}${grantee.name}`;
-  const splitDescribe =
-    grantee.actions.includes(CmekAction.DESCRIBE_KEY) &&
-    grantee.actions.length > 1 &&
-    JSON.stringify(grantee.conditions) !== JSON.stringify(grantee.describeConditions);
-  const cryptoActions = splitDescribe ? grantee.actions.filter((a) => a !== CmekAction.DESCRIBE_KEY) : grantee.actions;
-  const statements = [
-    new iam.PolicyStatement({
-      sid,
-      principals: [grantee.principal],
-      actions: cryptoActions,
-      resources: ['*'],
-      conditions: emptyToUndefined(grantee.conditions),
-    }),
-  ];
-  if (splitDescribe) {
-    statements.push(
-      new iam.PolicyStatement({
-        sid: `${sid}Describe`,
-        principals: [grantee.principal],
-        actions: [CmekAction.DESCRIBE_KEY],
-        resources: ['*'],
-        conditions: emptyToUndefined(grantee.describeConditions),
-      }),
-    );
-  }
-  return statements;
 }
 
 /** Options of the deletion guard statements. */
@@ -143,8 +106,4 @@ export function deploymentRoleStatement(roleArn: string): iam.PolicyStatement {
     actions: [...KEY_ADMIN_ACTIONS],
     resources: ['*'],
   });
-}
-
-function emptyToUndefined<T extends object>(o: T): T | undefined {
-  return Object.keys(o).length > 0 ? o : undefined;
 }

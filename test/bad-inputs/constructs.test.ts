@@ -165,8 +165,8 @@ const atCall: Array<[string, () => unknown, string]> = [
   ['bucket: neither key nor alias', () => new CmekBucket(stack(), 'B'), '`keyAlias` is required when `encryptionKey` is not given, got: neither'],
   ['bucket: the same grantee read twice', () => {
     const b = new CmekBucket(stack(), 'B', { keyAlias: 'cmek/b' });
-    b.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
-    b.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    b.grantCrossAccountRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    b.grantCrossAccountRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
   }, 'duplicate grantee `AcmeS3Read` on key alias/cmek/b: each grantee needs its own `name` (statement CmekUsageAcmeS3Read exists already)'],
   // CmekKeyFleet, CmekReplicaKey, monitors
   ['fleet: 0 shards', () => new CmekKeyFleet(stack(), 'F', { shardCount: 0 }), '`shardCount` must be an integer from 1 to 200, got: 0'],
@@ -435,7 +435,7 @@ const accepted: Array<[string, () => void]> = [
   ['CmekBucket with kms.Key.fromKeyArn: bucket-side grant and a warning naming the statement', () => {
     const s = stack();
     const b = new CmekBucket(s, 'B', { encryptionKey: kms.Key.fromKeyArn(s, 'Imported', IMPORTED_ARN) });
-    b.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    b.grantCrossAccountRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
     expect(synthErrors(s)).toEqual([]);
     expect(statements(s, 'AWS::S3::BucketPolicy').map((x) => x.Sid)).toContain('AcmeS3Read');
     expect(Template.fromStack(s).findResources('AWS::KMS::Key')).toEqual({});
@@ -447,7 +447,7 @@ const accepted: Array<[string, () => void]> = [
   ['CmekBucket with CmekKey.fromCustomerKeyArn and grantReadWrite: no crash', () => {
     const s = stack();
     const b = new CmekBucket(s, 'B', { encryptionKey: CmekKey.fromCustomerKeyArn(s, 'Imported', IMPORTED_ARN) });
-    b.grantReadWrite(CmekGrantee.role(`arn:aws:iam::${VENDOR}:role/Writer`));
+    b.grantCrossAccountReadWrite(CmekGrantee.role(`arn:aws:iam::${VENDOR}:role/Writer`));
     expect(synthErrors(s)).toEqual([]);
     expect(JSON.stringify(Annotations.fromStack(s).findWarning('/S/B', Match.stringLikeRegexp('imported')))).toContain('WriterS3ReadWrite is granted on the bucket side only');
   }],

@@ -109,7 +109,7 @@ describe('CmekBucket', () => {
     const stack = new Stack(app, 'Granted', { env: { account: OWNER, region: 'eu-west-1' } });
     const bucket = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data', bucketName: 'cmek-data' });
     s3AckBucket(bucket);
-    bucket.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    bucket.grantCrossAccountRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
     const granted = Template.fromStack(stack);
     expect(JSON.stringify(template.toJSON())).not.toContain('AcmeS3Read');
     const { bucketPolicy, keyPolicy } = policies(granted);
@@ -128,7 +128,7 @@ describe('CmekBucket', () => {
     const app = nagApp();
     const stack = new Stack(app, 'Granted', { env: { account: OWNER, region: 'eu-west-1' } });
     const bucket = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data', bucketName: 'cmek-data' });
-    bucket.grantRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
+    bucket.grantCrossAccountRead(CmekGrantee.account(VENDOR, { name: 'acme' }));
     s3AckBucket(bucket);
     const { keyPolicy, bucketPolicy } = policies(Template.fromStack(stack));
     const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com', 'kms:EncryptionContext:aws:s3:arn': BUCKET_ARN, 'kms:EncryptionContextKeys': ['aws:s3:arn'] };
@@ -155,7 +155,7 @@ describe('CmekBucket', () => {
     const app = nagApp();
     const stack = new Stack(app, 'Rw', { env: { account: OWNER, region: 'eu-west-1' } });
     const bucket = new CmekBucket(stack, 'Data', { keyAlias: 'cmek/data' });
-    bucket.grantReadWrite(CmekGrantee.role(VENDOR_ROLE));
+    bucket.grantCrossAccountReadWrite(CmekGrantee.role(VENDOR_ROLE));
     s3AckBucket(bucket);
     const { keyPolicy, bucketPolicy } = policies(Template.fromStack(stack));
     const statement = keyPolicy.Statement.find((s: any) => s.Sid === 'CmekUsageVendorAppS3ReadWrite');

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CmekAction, CmekGrantee, CmekKey, CmekKeyProps } from '../../src';
-import { deployedJsonBytes } from '../../src/private/policy-size';
+import { deployedJsonBytes } from '../../src/key/policy-size';
 import { resolveCfn } from '../support/cfn';
 import { nagApp } from '../support/nag';
 

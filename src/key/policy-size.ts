@@ -1,4 +1,9 @@
-// Estimates the size of a policy document once CloudFormation has resolved its intrinsics.
+// The KMS key-policy size limit: the deployed size of a policy, and the refusal that says how many grantees fit.
+import { Stack } from 'aws-cdk-lib';
+import { BoundGrantee, keyPolicyStatements } from './grantee-statements';
+
+/** The KMS key-policy document size limit, in bytes. */
+export const KEY_POLICY_MAX_BYTES = 32_768;
 
 /** Longest values pseudo parameters take: the estimate must not undercount. */
 const PSEUDO_MAX: Record<string, string> = {
@@ -33,4 +38,15 @@ function substitute(v: unknown): unknown {
     if (k.startsWith('Fn::')) return UNKNOWN_REFERENCE;
   }
   return Object.fromEntries(keys.map((key) => [key, substitute(o[key])]));
+}
+
+/** The size refusal when `total` exceeds the limit, or undefined; it says how many grantees like these fit. */
+export function keyPolicySizeProblem(stack: Stack, aliasName: string, total: number, grantees: BoundGrantee[]): string | undefined {
+  if (total <= KEY_POLICY_MAX_BYTES) return undefined;
+  const size = (x: unknown) => deployedJsonBytes(stack.resolve(x));
+  const perGrantee = grantees.map((g) => size(keyPolicyStatements(g).map((s) => s.toStatementJson())));
+  const granteeBytes = perGrantee.reduce((a, b) => a + b, 0);
+  const average = perGrantee.length > 0 ? granteeBytes / perGrantee.length : 0;
+  const fit = average > 0 ? Math.max(0, Math.floor((KEY_POLICY_MAX_BYTES - (total - granteeBytes)) / (average + 1))) : 0;
+  return `key policy of ${aliasName} would be ${total} bytes, over the KMS limit of ${KEY_POLICY_MAX_BYTES}: at most ${fit} grantees like these fit, got: ${grantees.length} (split them across keys, or grant a whole organization with CmekGrantee.organization())`;
 }
