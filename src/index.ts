@@ -5,6 +5,7 @@ export { DeletionGuardOptions } from './key/deletion-guard';
 export { CmekKey, CmekKeyOptions, CmekKeyProps } from './key/cmek-key';
 export { CmekReplicaKey, CmekReplicaKeyProps } from './key/replica-key';
 export { CmekBucket, CmekBucketProps } from './bucket/cmek-bucket';
+export { CmekAccessLogsBucket, CmekAccessLogsBucketProps } from './bucket/access-logs-bucket';
 export { CmekKeyFleet, CmekKeyFleetProps } from './fleet/cmek-key-fleet';
 export { CmekFleetKeyOptions, CmekFleetTenant } from './fleet/tenant';
 export { KeyMetrics } from './monitoring/metrics';

@@ -1,10 +1,11 @@
 // The App every integration app synthesizes into: recommended feature flags, cdk-nag, no version reporting.
-import { App, CfnResource, Environment, Stack, Validations } from 'aws-cdk-lib';
+import { App, Environment, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
+import { CmekAccessLogsBucket } from '../../src';
 
 /** The platform team's account: it owns the keys. */
 export const PLATFORM_ENV: Environment = { account: '999999999999', region: 'eu-west-1' };
@@ -26,27 +27,9 @@ export function integApp(): App {
   return app;
 }
 
-/**
- * Tells checkov to skip one check on one resource, with the reason beside it (checkov reads the
- * resource's `Metadata.checkov.skip`); the template lint refuses a skip without a comment.
- */
-export function skipCheckov(construct: IConstruct, id: string, comment: string): void {
-  const resource = construct.node.defaultChild as CfnResource;
-  const existing = (resource.getMetadata('checkov') ?? {}) as { skip?: { id: string; comment: string }[] };
-  resource.addMetadata('checkov', { ...existing, skip: [...(existing.skip ?? []), { id, comment }] });
-}
-
-/** A server-access-log destination: S3 delivers those logs only to an SSE-S3 bucket, with the recommended flags through its bucket policy. */
-export function accessLogsBucket(scope: Construct): s3.Bucket {
-  const accessLogs = new s3.Bucket(scope, 'AccessLogs', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    enforceSSL: true,
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    versioned: true,
-  });
-  skipCheckov(accessLogs, 'CKV_AWS_18', 'This is the server-access-log bucket: logging it into itself would loop');
-  return accessLogs;
+/** A server-access-log destination: the library's own, delivered through its bucket policy (the recommended flags). */
+export function accessLogsBucket(scope: Construct): s3.IBucket {
+  return new CmekAccessLogsBucket(scope, 'AccessLogs');
 }
 
 /**

@@ -7,17 +7,16 @@ import os
 
 import jsii
 from aws_cdk import (
-    Acknowledgment,
     App,
     CfnResource,
     Stack,
     Validations,
     aws_iam as iam,
-    aws_s3 as s3,
 )
 from cdk_nag import AwsSolutionsChecks
 from constructs import IValidation
 from cdk_cmek import (
+    CmekAccessLogsBucket,
     CmekAction,
     CmekBucket,
     CmekFleetKeyOptions,
@@ -69,16 +68,7 @@ class CmekPlatformStack(Stack):
             deletion_guard=DeletionGuardOptions(min_days_unused=365, exempt_principal_arns=[break_glass_arn]),
         )
 
-        access_logs = s3.Bucket(self, "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-        )
-        no_self_logging = "This is the server-access-log bucket; logging it into itself would loop"
-        Validations.of(access_logs).acknowledge(Acknowledgment(id="AwsSolutions-S1", reason=no_self_logging))
-        access_logs.node.default_child.add_metadata("checkov", {"skip": [{"id": "CKV_AWS_18", "comment": no_self_logging}]})
+        access_logs = CmekAccessLogsBucket(self, "AccessLogs")
 
         self.data = CmekBucket(self, "DataLake",
             encryption_key=self.key,
