@@ -215,7 +215,8 @@ export class CmekBucket extends s3.BucketBase {
       return;
     }
     // A key this app does not own: its policy is its owner's to change, so say exactly what to add.
-    const statements = keyPolicyStatements(bindGrantee(keyGrantee, this)).map((s) => JSON.stringify(readable(Stack.of(this).resolve(s.toStatementJson()))));
+    const statements = keyPolicyStatements(bindGrantee(keyGrantee, this))
+      .map((s) => JSON.stringify(readable(Stack.of(this).resolve(s.toStatementJson()))));
     Annotations.of(this).addWarningV2(
       'cdk-cmek:imported-key-grant',
       `the key of ${this.node.path} is imported, so ${grantee.name}${suffix} is granted on the bucket side only: the key's owner must add this key-policy statement (key ${this.key.keyArn}): ${statements.join(', ')}`,

@@ -50,6 +50,12 @@ export const KEY_ADMIN_ACTIONS: readonly string[] = [
   'kms:RotateKeyOnDemand',
 ];
 
+/** What aws-cdk-lib's `IKey.grantDecrypt` grants. */
+export const IKEY_DECRYPT_ACTIONS: readonly string[] = ['kms:Decrypt'];
+
+/** What aws-cdk-lib's `IKey.grantEncrypt` grants. */
+export const IKEY_ENCRYPT_ACTIONS: readonly string[] = ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+
 /** The actions the deletion guard denies while the key is in use. */
 export const DELETION_GUARD_ACTIONS: readonly string[] = ['kms:ScheduleKeyDeletion', 'kms:DisableKey'];
 

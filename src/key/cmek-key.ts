@@ -1,13 +1,14 @@
 // CmekKey: a symmetric KMS key whose policy grants each cross-account grantee exactly the CMEK usage set, with a deletion guard.
-import { CfnDeletionPolicy, CfnResource, Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { DeletionGuardOptions, destroyConflict, resolveDeletionGuard } from './deletion-guard';
+import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from './actions';
+import { DeletionGuardOptions, destroyConflict, registerGuard, resolveDeletionGuard } from './deletion-guard';
 import { bindGrantee, CmekGrantee } from './grantee';
 import { BoundGrantee, identityStatement, isOrganizationWide, keyPolicyStatements } from './grantee-statements';
-import { acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateRotationReason } from './key-checks';
+import { acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateDescription, validateRotationReason } from './key-checks';
 import {
   accountRootStatement,
   administrationStatement,
@@ -22,6 +23,7 @@ import { deployedJsonBytes, keyPolicySizeProblem } from './policy-size';
 import { KeyMetrics } from '../monitoring/metrics';
 import { acknowledgeNag } from '../private/nag';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
+import { renderedResource } from '../private/rendered-resource';
 import { skipCheckov } from '../private/template-suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
@@ -171,6 +173,7 @@ export class CmekKey extends Resource implements kms.IKey {
   public readonly policy: iam.PolicyDocument;
 
   private readonly grantees = new Map<string, BoundGrantee>();
+  private readonly allowAccountRootAccess: boolean;
   private readonly sids = new Set<string>();
   private readonly guard?: DeletionGuardStatementOptions;
 
@@ -188,12 +191,15 @@ export class CmekKey extends Resource implements kms.IKey {
       throw new Error(`\`rotationPeriod\` needs \`enableKeyRotation\` to be true, got: ${rotationPeriod.toHumanString()} with rotation off`);
     }
     validateRotationReason(enableKeyRotation, props.rotationDisabledReason);
+    validateDescription(props.description);
+    this.allowAccountRootAccess = props.allowAccountRootAccess ?? true;
     const guard = resolveDeletionGuard(props.deletionGuard);
     this.guard = guard && { ...guard, lockKeyPolicy: props.deletionGuard?.lockKeyPolicy, policyAdminArns: props.deletionGuard?.policyAdminArns };
 
     this.policy = new iam.PolicyDocument();
     this.addAccessStatements(props);
     if (this.guard) this.addGuardStatements(this.guard, pendingWindow, props);
+    registerGuard(this, this.guard);
 
     this.key = new kms.Key(this, 'Key', {
       description: props.description ?? `Customer-managed key ${this.aliasName}`,
@@ -278,8 +284,11 @@ export class CmekKey extends Resource implements kms.IKey {
     this.key.applyRemovalPolicy(policy);
   }
 
+  /** Adds another alias; like the first, it must be unique per account and region. */
   public addAlias(alias: string): kms.Alias {
-    return this.key.addAlias(normalizeAlias(alias));
+    const name = normalizeAlias(alias);
+    claimAlias(this, name);
+    return this.key.addAlias(name);
   }
 
   /** Adds a statement to the key policy; the final-policy check at synth reads it like every other. */
@@ -287,25 +296,31 @@ export class CmekKey extends Resource implements kms.IKey {
     return this.key.addToResourcePolicy(statement, allowNoOp);
   }
 
+  /**
+   * Grants `actions` on this key. With the account root in the key policy (the default), an identity policy on
+   * the grantee suffices, as for any `kms.Key`. Without it, KMS honours only what the key policy names, so the
+   * grantee is named there as well.
+   */
   public grant(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
-    return this.key.grant(grantee, ...actions);
+    if (this.allowAccountRootAccess) return this.key.grant(grantee, ...actions);
+    return iam.Grant.addToPrincipalAndResource({ grantee, actions, resourceArns: [this.keyArn], resource: this.key, resourceSelfArns: ['*'] });
   }
 
   public grantDecrypt(grantee: iam.IGrantable): iam.Grant {
-    return this.key.grantDecrypt(grantee);
+    return this.grant(grantee, ...IKEY_DECRYPT_ACTIONS);
   }
 
   public grantEncrypt(grantee: iam.IGrantable): iam.Grant {
-    return this.key.grantEncrypt(grantee);
+    return this.grant(grantee, ...IKEY_ENCRYPT_ACTIONS);
   }
 
   public grantEncryptDecrypt(grantee: iam.IGrantable): iam.Grant {
-    return this.key.grantEncryptDecrypt(grantee);
+    return this.grant(grantee, ...IKEY_ENCRYPT_ACTIONS, ...IKEY_DECRYPT_ACTIONS);
   }
 
   /** Grants `kms:GenerateDataKey*`, for envelope encryption. */
   public grantGenerateDataKey(grantee: iam.IGrantable): iam.Grant {
-    return this.key.grant(grantee, 'kms:GenerateDataKey*');
+    return this.grant(grantee, 'kms:GenerateDataKey*');
   }
 
   /** Not applicable to this symmetric encryption key: KMS rejects signing with it. Present for `kms.IKey`. */
@@ -375,7 +390,7 @@ export class CmekKey extends Resource implements kms.IKey {
     const cfnKey = this.key.node.defaultChild as kms.CfnKey;
     // What the template will hold, escape hatches included: addPropertyOverride on the policy, addOverride of the
     // DeletionPolicy.
-    const rendered = renderedResource(stack, cfnKey);
+    const rendered = renderedResource(cfnKey);
     const resolved = rendered.Properties?.KeyPolicy;
     const conflict = destroyConflict(this.guard, rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');
@@ -385,15 +400,4 @@ export class CmekKey extends Resource implements kms.IKey {
     return problems;
   }
 
-}
-
-/** A resource as the template will hold it, overrides included, with tokens resolved. */
-function renderedResource(stack: Stack, resource: CfnResource): {
-  Properties?: { KeyPolicy?: unknown };
-  DeletionPolicy?: CfnDeletionPolicy;
-  UpdateReplacePolicy?: CfnDeletionPolicy;
-} {
-  const render = (resource as unknown as { _toCloudFormation(): object })._toCloudFormation();
-  const fragment = stack.resolve(render) as { Resources: Record<string, object> };
-  return Object.values(fragment.Resources)[0];
 }

@@ -1,5 +1,6 @@
 // The deletion guard's options, defaults and synth-time checks.
 import { CfnDeletionPolicy, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { DeletionGuardStatementOptions } from './key-policy';
 import { got, validateInteger } from '../private/validate';
 
@@ -121,4 +122,20 @@ export function destroyConflict(
   if (!guard || guard.exemptPrincipalArns.length > 0) return undefined;
   if (deletionPolicy !== CfnDeletionPolicy.DELETE && updateReplacePolicy !== CfnDeletionPolicy.DELETE) return undefined;
   return '`removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`';
+}
+
+/** The guard of each key, for the checks of what is built from it (replicas). */
+const GUARDS = new WeakMap<IConstruct, DeletionGuardStatementOptions | undefined>();
+
+/** Records `key`'s guard (undefined when off). */
+export function registerGuard(key: IConstruct, guard: DeletionGuardStatementOptions | undefined): void {
+  GUARDS.set(key, guard);
+}
+
+/** `destroyConflict` for a resource built from `key` (a replica), with `key`'s guard. */
+export function destroyConflictOf(
+  key: IConstruct,
+  rendered: { DeletionPolicy?: CfnDeletionPolicy; UpdateReplacePolicy?: CfnDeletionPolicy },
+): string | undefined {
+  return destroyConflict(GUARDS.get(key), rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
 }

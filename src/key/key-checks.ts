@@ -1,7 +1,7 @@
 // CmekKey's input checks and helpers that need no key instance: alias, rotation reason, deployment role, nag notes.
 import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { synthesizerExecutionRoleArn } from '../private/deployment-role';
 import { acknowledgeNag } from '../private/nag';
 import { got, validatePattern } from '../private/validate';
@@ -33,6 +33,15 @@ export function acknowledgeUsageWildcards(principal: iam.IPrincipal, actions: st
   }
 }
 
+/** KMS's limit on a key description, in characters. */
+const DESCRIPTION_MAX = 8192;
+
+/** A description KMS accepts: at most 8,192 characters. */
+export function validateDescription(description: string | undefined): void {
+  if (description === undefined || Token.isUnresolved(description) || description.length <= DESCRIPTION_MAX) return;
+  throw new Error(`\`description\` must be at most ${DESCRIPTION_MAX} characters (the KMS limit), got: ${description.length} characters`);
+}
+
 /** Adds `alias/` when missing and checks the rest; tokens pass through. */
 export function normalizeAlias(alias: string): string {
   if (Token.isUnresolved(alias)) return alias;
@@ -48,34 +57,54 @@ export function normalizeAlias(alias: string): string {
   return full;
 }
 
+/** Deployment roles taken from a stack's synthesizer, by key: a replica in another region swaps in its own. */
+const DERIVED_DEPLOYERS = new WeakMap<Construct, string>();
+
+/** The deployment role `key` took from its stack's synthesizer, if it took one (not when `deploymentRoleArn` is given). */
+export function derivedDeploymentRole(key: Construct): string | undefined {
+  return DERIVED_DEPLOYERS.get(key);
+}
+
 /** The role that creates and updates the key: named, or the synthesizer's execution role; throws when neither. */
 export function resolveDeploymentRole(scope: Construct, aliasName: string, explicit: string | undefined, needs: string): string {
+  const stack = Stack.of(scope);
   if (explicit !== undefined) {
     validatePattern('deploymentRoleArn', explicit, IAM_ROLE_ARN, 'an IAM role ARN such as arn:aws:iam::111122223333:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1');
+    const account = Token.isUnresolved(explicit) ? undefined : explicit.split(':')[4];
+    if (account !== undefined && !Token.isUnresolved(stack.account) && account !== stack.account) {
+      // CloudFormation assumes a role of the account it deploys to: another account's role never deploys this key.
+      throw new Error(`\`deploymentRoleArn\` must be a role of the key's account ${stack.account} (CloudFormation deploys with a role of that account), got: ${got(explicit)}`);
+    }
     return explicit;
   }
-  const stack = Stack.of(scope);
   const arn = synthesizerExecutionRoleArn(stack);
   if (arn === undefined) {
     throw new Error(
       `${needs} on key ${aliasName} needs the role that deploys the stack in the key policy (KMS refuses a policy that locks out its creator), and the synthesizer of stack ${stack.stackName} names no CloudFormation execution role: set \`deploymentRoleArn\`, got: ${stack.synthesizer.constructor.name}`,
     );
   }
+  DERIVED_DEPLOYERS.set(scope, arn);
   return arn;
 }
 
-/** Alias names taken in each stack: KMS allows one alias name per account and region. */
-const ALIASES = new WeakMap<Stack, Map<string, string>>();
+/** Alias names taken in each app, by account and region (a stack's, or the stack's own name when its env is unset). */
+const ALIASES = new WeakMap<IConstruct, Map<string, string>>();
 
-/** Throws when another CmekKey of the same stack already has this alias (tokens are not compared). */
+/**
+ * Throws when another key of the same app already has this alias in the same account and region, in any stack,
+ * nested stacks included: KMS allows one alias name per account and region. Tokens are not compared.
+ */
 export function claimAlias(scope: Construct, aliasName: string): void {
   if (Token.isUnresolved(aliasName)) return;
-  const stack = Stack.of(scope);
-  const taken = ALIASES.get(stack) ?? new Map<string, string>();
-  ALIASES.set(stack, taken);
-  const other = taken.get(aliasName);
+  let stack = Stack.of(scope);
+  while (stack.nestedStackParent) stack = stack.nestedStackParent;
+  const where = Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region) ? `stack ${stack.node.path}` : `${stack.account}/${stack.region}`;
+  const root = scope.node.root;
+  const taken = ALIASES.get(root) ?? new Map<string, string>();
+  ALIASES.set(root, taken);
+  const other = taken.get(`${where} ${aliasName}`);
   if (other !== undefined) {
-    throw new Error(`\`alias\` must be unique in the stack (KMS allows one alias name per account and region), got: ${got(aliasName)} for both ${other} and ${scope.node.path}`);
+    throw new Error(`\`alias\` must be unique per account and region (KMS allows one alias name there), got: ${got(aliasName)} for both ${other} and ${scope.node.path} in ${where}`);
   }
-  taken.set(aliasName, scope.node.path);
+  taken.set(`${where} ${aliasName}`, scope.node.path);
 }

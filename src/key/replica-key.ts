@@ -3,6 +3,9 @@ import { Lazy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CmekKey } from './cmek-key';
+import { destroyConflictOf } from './deletion-guard';
+import { derivedDeploymentRole, resolveDeploymentRole } from './key-checks';
+import { renderedResource } from '../private/rendered-resource';
 import { got } from '../private/validate';
 
 /**
@@ -94,7 +97,7 @@ export class CmekReplicaKey extends Resource {
 
     this.aliasName = props.primary.aliasName;
     this.alias = new kms.CfnAlias(this, 'Alias', {
-      aliasName: Lazy.string({ produce: () => this.portable(this.primary.aliasName, 'alias') }),
+      aliasName: Lazy.string({ produce: () => String(this.portable(this.primary.aliasName, 'alias')) }),
       targetKeyId: this.replica.ref,
     });
     this.keyArn = this.replica.attrArn;
@@ -106,7 +109,9 @@ export class CmekReplicaKey extends Resource {
         try {
           this.portablePolicy();
           this.portable(this.primary.aliasName, 'alias');
-          return [];
+          // Whatever set the replica's removal policy (a prop of the primary, applyRemovalPolicy, an aspect).
+          const conflict = destroyConflictOf(this.primary, renderedResource(this.replica));
+          return conflict ? [`replica ${this.node.path}: ${conflict}`] : [];
         } catch (e) {
           return [(e as Error).message];
         }
@@ -128,10 +133,12 @@ export class CmekReplicaKey extends Resource {
     return this.portable(this.primary.policy, 'key policy');
   }
 
-  private portable(value: unknown, what: string): any {
+  private portable(value: unknown, what: string): unknown {
     const primaryStack = Stack.of(this.primary);
     const resolved = primaryStack.resolve(value);
+    const deployer = what === 'key policy' ? this.deployerSwap() : undefined;
     const walk = (v: unknown): unknown => {
+      if (deployer && JSON.stringify(v) === deployer.primary) return deployer.replica;
       if (Array.isArray(v)) return v.map(walk);
       if (v === null || typeof v !== 'object') return v;
       const o = v as Record<string, unknown>;
@@ -147,6 +154,17 @@ export class CmekReplicaKey extends Resource {
       return Object.fromEntries(keys.map((k) => [k, walk(o[k])]));
     };
     return walk(resolved);
+  }
+
+  /**
+   * The primary's deployment role, when taken from its stack's synthesizer, is its own region's: the replica is
+   * created and updated by this region's, which KMS's lockout check and the key-policy lock must name instead.
+   */
+  private deployerSwap(): { primary: string; replica: unknown } | undefined {
+    const primaryRole = derivedDeploymentRole(this.primary);
+    if (primaryRole === undefined) return undefined;
+    const replicaRole = resolveDeploymentRole(this, this.primary.aliasName, undefined, `replica ${this.node.path}`);
+    return { primary: JSON.stringify(Stack.of(this.primary).resolve(primaryRole)), replica: Stack.of(this).resolve(replicaRole) };
   }
 
   private notPortable(what: string, intrinsic: unknown): Error {

@@ -151,7 +151,21 @@ const atCall: Array<[string, () => unknown, string]> = [
     const s = stack();
     new CmekKey(s, 'A', { alias: 'cmek/shared' });
     new CmekKey(s, 'B', { alias: 'alias/cmek/shared' });
-  }, '`alias` must be unique in the stack (KMS allows one alias name per account and region), got: "alias/cmek/shared" for both S/A and S/B'],
+  }, '`alias` must be unique per account and region (KMS allows one alias name there), got: "alias/cmek/shared" for both S/A and S/B in 999999999999/eu-west-1'],
+  ['two keys with one alias in two stacks of one account and region', () => {
+    const app = new App();
+    new CmekKey(new Stack(app, 'One', { env: ENV }), 'A', { alias: 'cmek/shared' });
+    new CmekKey(new Stack(app, 'Two', { env: ENV }), 'B', { alias: 'cmek/shared' });
+  }, '`alias` must be unique per account and region (KMS allows one alias name there), got: "alias/cmek/shared" for both One/A and Two/B in 999999999999/eu-west-1'],
+  ['addAlias with a name another key has', () => {
+    const s = stack();
+    new CmekKey(s, 'A', { alias: 'cmek/a' });
+    key(s).addAlias('cmek/a');
+  }, '`alias` must be unique per account and region (KMS allows one alias name there), got: "alias/cmek/a" for both S/A and S/K in 999999999999/eu-west-1'],
+  ['description over 8192 characters', () => key(stack(), { description: 'd'.repeat(8193) }),
+    '`description` must be at most 8192 characters (the KMS limit), got: 8193 characters'],
+  ['deploymentRoleArn of another account', () => key(stack(), { allowAccountRootAccess: false, admins: [new iam.ArnPrincipal(`arn:aws:iam::${OWNER}:role/Admin`)], deploymentRoleArn: `arn:aws:iam::${VENDOR}:role/Deployer` }),
+    `\`deploymentRoleArn\` must be a role of the key's account ${OWNER} (CloudFormation deploys with a role of that account), got: "arn:aws:iam::${VENDOR}:role/Deployer"`],
   // Statement ids
   ['two grantees with one name', () => key(stack(), { grantees: [CmekGrantee.account(VENDOR), CmekGrantee.account(VENDOR)] }),
     'duplicate grantee `Account111122223333` on key alias/cmek/k: each grantee needs its own `name` (statement CmekUsageAccount111122223333 exists already)'],
@@ -192,6 +206,13 @@ const atCall: Array<[string, () => unknown, string]> = [
 
 /** Accepted at the call, refused at synth (the final policy, the final removal policy): the exact lines. */
 const atSynth: Array<[string, () => Stack, string[]]> = [
+  ['replica of a guarded key set to DESTROY by applyRemovalPolicy', () => {
+    const app = new App();
+    const primary = new CmekKey(new Stack(app, 'P', { env: ENV }), 'K', { alias: 'cmek/k', multiRegion: true });
+    const r = new Stack(app, 'R', { env: { account: OWNER, region: 'eu-central-1' } });
+    new CmekReplicaKey(r, 'R', { primary }).replica.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return r;
+  }, ['replica R/R: `removalPolicy: DESTROY` with the deletion guard on and no `deletionGuard.exemptPrincipalArns` would leave a stack that can never be destroyed (set by a prop, applyRemovalPolicy, an aspect or RemovalPolicies): add the CloudFormation execution role (or a break-glass role) to `exemptPrincipalArns`, or set `deletionGuard.enabled: false`']],
   ['addToResourcePolicy: Allow * decrypt', () => {
     const s = stack();
     key(s).addToResourcePolicy(allow([new iam.AnyPrincipal()], ['kms:Decrypt']));
