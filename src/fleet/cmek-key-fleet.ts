@@ -176,20 +176,15 @@ export class CmekKeyFleet extends Construct {
     validateInteger(`shard of tenant ${tenant.id}`, shard, 0, this.shardCount - 1);
 
     const d = this.defaults;
+    // Merged, not copied field by field: a key option added later reaches every tenant without a change here.
+    const { id: _id, name: _name, shard: _shard, tags: _tags, ...tenantOptions } = tenant;
+    const { tags: _defaultTags, ...defaultOptions } = d;
     const key = new CmekKey(this.shardStack(shard), tenant.id, {
+      ...definedOnly(defaultOptions),
+      ...definedOnly(tenantOptions),
       alias,
       description: tenant.description ?? d.description ?? `Customer-managed key for tenant ${tenant.id}`,
       grantees: [...(d.grantees ?? []), ...(tenant.grantees ?? [])],
-      admins: tenant.admins ?? d.admins,
-      allowAccountRootAccess: tenant.allowAccountRootAccess ?? d.allowAccountRootAccess,
-      enableKeyRotation: tenant.enableKeyRotation ?? d.enableKeyRotation,
-      rotationDisabledReason: tenant.rotationDisabledReason ?? d.rotationDisabledReason,
-      deploymentRoleArn: tenant.deploymentRoleArn ?? d.deploymentRoleArn,
-      rotationPeriod: tenant.rotationPeriod ?? d.rotationPeriod,
-      pendingWindow: tenant.pendingWindow ?? d.pendingWindow,
-      removalPolicy: tenant.removalPolicy ?? d.removalPolicy,
-      multiRegion: tenant.multiRegion ?? d.multiRegion,
-      deletionGuard: tenant.deletionGuard ?? d.deletionGuard,
     });
     const tags = { 'cmek:tenant': tenant.id, ...(d.tags ?? {}), ...(tenant.tags ?? {}) };
     for (const [k, v] of Object.entries(tags)) Tags.of(key).add(k, v);
@@ -291,4 +286,9 @@ function measure(stack: Stack): ShardUsage {
     bytes += JSON.stringify(fragment, undefined, 1).length;
   }
   return { resources, outputs, bytes };
+}
+
+/** `o` without the keys whose value is undefined, so that merging it never erases a default. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
