@@ -1,5 +1,5 @@
 // CmekOrganizationGuard: the deletion guard for every customer managed key in an AWS Organization, as an RCP (or an SCP).
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as organizations from 'aws-cdk-lib/aws-organizations';
 import { Construct } from 'constructs';
 import {
@@ -137,10 +137,10 @@ export class CmekOrganizationGuard extends Construct {
     validateDays('minPendingWindow', minPendingWindow, 7, 30);
     const rcp = this.policyType === CmekOrganizationPolicyType.RESOURCE_CONTROL_POLICY;
     const policyName = props.policyName ?? `cmek-deletion-guard-${rcp ? 'rcp' : 'scp'}`;
-    if (policyName.length < 1 || policyName.length > 128) {
+    if (!Token.isUnresolved(policyName) && (policyName.length < 1 || policyName.length > 128)) {
       throw new Error(`\`policyName\` must be 1 to 128 characters, got: ${got(policyName)} (${policyName.length} characters)`);
     }
-    if (props.description !== undefined && props.description.length > 512) {
+    if (props.description !== undefined && !Token.isUnresolved(props.description) && props.description.length > 512) {
       throw new Error(`\`description\` must be at most 512 characters, got: ${props.description.length} characters`);
     }
     const targetIds = [...props.targetIds];

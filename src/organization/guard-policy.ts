@@ -5,8 +5,9 @@ import { DeletionGuardStatementOptions, deletionGuardStatement, pendingWindowSta
 import { got } from '../private/validate';
 
 /**
- * Organizations refuses an RCP or an SCP longer than 5,120 characters. It counts every character of the
- * policy text; CloudFormation sends a `Content` object as compact JSON, so the compact JSON is what counts.
+ * Organizations refuses an RCP or an SCP longer than 5,120 characters, counting every character of the policy
+ * text, whitespace outside strings included. The guard measures the compact JSON: CloudFormation writes the text
+ * from the `Content` object itself, and AWS documents no whitespace it would add.
  */
 export const ORGANIZATION_POLICY_MAX_CHARS = 5_120;
 
