@@ -8,6 +8,7 @@ export { CmekBucket, CmekBucketProps } from './bucket/cmek-bucket';
 export { CmekAccessLogsBucket, CmekAccessLogsBucketProps } from './bucket/access-logs-bucket';
 export { CmekKeyFleet, CmekKeyFleetProps } from './fleet/cmek-key-fleet';
 export { CmekFleetKeyOptions, CmekFleetTenant } from './fleet/tenant';
+export { CmekOrganizationGuard, CmekOrganizationGuardProps, CmekOrganizationPolicyType } from './organization/cmek-organization-guard';
 export { KeyMetrics } from './monitoring/metrics';
 export { KeyDeletionMonitor, KeyDeletionMonitorProps } from './monitoring/key-deletion-monitor';
 export { KeyUsageAuditor, KeyUsageAuditorProps } from './monitoring/key-usage-auditor';

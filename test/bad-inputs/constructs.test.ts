@@ -4,7 +4,10 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
-import { CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekReplicaKey, KeyUsageAuditor } from '../../src';
+import {
+  CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekOrganizationGuard, CmekOrganizationPolicyType,
+  CmekReplicaKey, KeyUsageAuditor,
+} from '../../src';
 
 const OWNER = '999999999999';
 const VENDOR = '111122223333';
@@ -202,6 +205,11 @@ const atCall: Array<[string, () => unknown, string]> = [
     new CmekReplicaKey(new Stack(app, 'R', { env: ENV }), 'R', { primary });
   }, 'a CmekReplicaKey must be in another region than its primary, got: "eu-west-1" for both'],
   ['auditor: threshold 0 days', () => new KeyUsageAuditor(stack(), 'A', { thresholdDays: 0 }), '`thresholdDays` must be an integer ≥ 1, got: 0'],
+  // CmekOrganizationGuard
+  ['organization guard: minDaysUnused 0', () => new CmekOrganizationGuard(stack(), 'G', { targetIds: ['r-ab12'], minDaysUnused: 0 }),
+    '`minDaysUnused` must be an integer from 1 to 36500, got: 0'],
+  ['organization guard: a 6-day floor', () => new CmekOrganizationGuard(stack(), 'G', { targetIds: ['r-ab12'], minPendingWindow: Duration.days(6) }),
+    '`minPendingWindow` must be a whole number of days from 7 to 30, got: 6 days'],
 ];
 
 /** Accepted at the call, refused at synth (the final policy, the final removal policy): the exact lines. */
@@ -346,6 +354,25 @@ const atSynth: Array<[string, () => Stack, string[]]> = [
     }));
     return s;
   }, ['bucket policy of S/B: statement Admin gives s3:PutBucketPolicy to principal "*": administration must name its principals, got: a wildcard principal']],
+  ['organization guard: an OU id without its second part and a 13-digit account', () => {
+    const s = stack();
+    new CmekOrganizationGuard(s, 'G', { targetIds: ['ou-ab12', '1234567890123', 'r-ab12'] });
+    return s;
+  }, [
+    '`targetIds` must hold root ids (r-xxxx), organizational unit ids (ou-xxxx-xxxxxxxx) or 12-digit account ids, got: "ou-ab12"',
+    '`targetIds` must hold root ids (r-xxxx), organizational unit ids (ou-xxxx-xxxxxxxx) or 12-digit account ids, got: "1234567890123"',
+  ]],
+  ['organization guard: a wildcard role name', () => {
+    const s = stack();
+    new CmekOrganizationGuard(s, 'G', { targetIds: ['r-ab12'], exemptPrincipalArns: ['arn:aws:iam::*:role/*'] });
+    return s;
+  }, ['`exemptPrincipalArns` must hold IAM role or user ARNs with a concrete name, such as arn:aws:iam::111122223333:role/KeyBreakGlass or arn:aws:iam::*:role/KeyBreakGlass (the account may be *, the name may not hold wildcards; no account roots), got: "arn:aws:iam::*:role/*"']],
+  ['organization guard: 50 concrete exemptions', () => {
+    const s = stack();
+    const exemptPrincipalArns = Array.from({ length: 50 }, (_, i) => `arn:aws:iam::${100000000000 + i}:role/KeyBreakGlass`);
+    new CmekOrganizationGuard(s, 'G', { targetIds: ['r-ab12'], exemptPrincipalArns });
+    return s;
+  }, ['the deletion guard\'s resource control policy would be 5425 characters, over the Organizations limit of 5120: 46 of these 50 `exemptPrincipalArns` would fit, got: 50 (one arn:aws:iam::*:role/<name> pattern stands for that role in every account)']],
 ];
 
 describe('bad inputs', () => {
@@ -488,6 +515,14 @@ const accepted: Array<[string, () => void]> = [
     new CmekKey(s, 'A', { alias: 'cmek/a', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
     new CmekKey(s, 'B', { alias: 'cmek/b', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
     expect(synthErrors(s)).toEqual([]);
+  }],
+  ['organization guard: one break-glass role name for every account, as an SCP', () => {
+    const s = stack();
+    new CmekOrganizationGuard(s, 'G', { targetIds: ['r-ab12'], policyType: CmekOrganizationPolicyType.SERVICE_CONTROL_POLICY, exemptPrincipalArns: ['arn:aws:iam::*:role/KeyBreakGlass'] });
+    expect(synthErrors(s)).toEqual([]);
+    const [policy] = Object.values(Template.fromStack(s).findResources('AWS::Organizations::Policy'));
+    expect(policy.Properties.Content.Statement[0].Condition.ArnNotLike).toEqual({ 'aws:PrincipalArn': ['arn:aws:iam::*:role/KeyBreakGlass'] });
+    expect(policy.Properties.Content.Statement.map((x: any) => x.Principal)).toEqual([undefined, undefined, undefined]);
   }],
 ];
 
