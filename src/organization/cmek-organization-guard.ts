@@ -11,7 +11,7 @@ import {
   ORGANIZATION_POLICY_MAX_CHARS,
   targetProblems,
 } from './guard-policy';
-import { deployedJsonBytes } from '../private/policy-size';
+import { deployedJsonBytes } from '../key/policy-size';
 import { got, validateDays, validateInteger } from '../private/validate';
 
 /** The kind of Organizations policy that holds the guard. */
