@@ -1,4 +1,5 @@
 // Estimates the size of a policy document once CloudFormation has resolved its intrinsics.
+import { walkCfn } from './cfn-walk';
 
 /** Longest values pseudo parameters take: the estimate must not undercount. */
 const PSEUDO_MAX: Record<string, string> = {
@@ -19,18 +20,9 @@ export function deployedJsonBytes(resolved: unknown): number {
 }
 
 function substitute(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(substitute);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1) {
-    const [k] = keys;
-    if (k === 'Ref') return PSEUDO_MAX[o.Ref as string] ?? UNKNOWN_REFERENCE;
-    if (k === 'Fn::Join' && Array.isArray(o[k])) {
-      const [sep, parts] = o[k] as [string, unknown];
-      if (Array.isArray(parts)) return parts.map((p) => String(substitute(p))).join(sep);
-    }
-    if (k.startsWith('Fn::')) return UNKNOWN_REFERENCE;
-  }
-  return Object.fromEntries(keys.map((key) => [key, substitute(o[key])]));
+  return walkCfn(v, {
+    ref: (name) => PSEUDO_MAX[name as string] ?? UNKNOWN_REFERENCE,
+    join: (separator, parts) => parts.map((p) => String(p)).join(separator as string),
+    intrinsic: () => UNKNOWN_REFERENCE,
+  });
 }
