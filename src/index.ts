@@ -7,7 +7,7 @@ export { CmekReplicaKey, CmekReplicaKeyProps } from './key/replica-key';
 export { CmekBucket, CmekBucketProps } from './bucket/cmek-bucket';
 export { CmekKeyFleet, CmekKeyFleetProps } from './fleet/cmek-key-fleet';
 export { CmekFleetKeyOptions, CmekFleetTenant } from './fleet/tenant';
-export { KeyMetrics } from './monitoring/metrics';
+export { KeyMetrics } from './key/key-metrics';
 export { KeyDeletionMonitor, KeyDeletionMonitorProps } from './monitoring/key-deletion-monitor';
 export { KeyUsageAuditor, KeyUsageAuditorProps } from './monitoring/key-usage-auditor';
 export { KeyDashboard, KeyDashboardProps } from './monitoring/key-dashboard';

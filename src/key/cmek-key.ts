@@ -8,6 +8,7 @@ import { KEY_POLICY_MAX_BYTES } from './actions';
 import { DeletionGuardOptions, destroyConflict, resolveDeletionGuard } from './deletion-guard';
 import { BoundGrantee, CmekGrantee } from './grantee';
 import { acknowledgeUsageWildcards, claimAlias, isOrganizationWide, normalizeAlias, resolveDeploymentRole, sizeProblem, validateRotationReason } from './key-checks';
+import { KeyMetrics } from './key-metrics';
 import {
   accountRootStatement,
   administrationStatement,
@@ -19,11 +20,9 @@ import {
   usageStatements,
   usageUnknownStatement,
 } from './key-policy';
-import { KeyMetrics } from '../monitoring/metrics';
-import { acknowledgeNag } from '../private/nag';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { deployedJsonBytes } from '../private/policy-size';
-import { skipCheckov } from '../private/template-suppressions';
+import { acknowledgeNag, skipCheckov } from '../private/suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 /**

@@ -6,8 +6,8 @@ import { KEY_POLICY_MAX_BYTES } from './actions';
 import { BoundGrantee } from './grantee';
 import { usageStatements } from './key-policy';
 import { synthesizerExecutionRoleArn } from '../private/deployment-role';
-import { acknowledgeNag } from '../private/nag';
 import { deployedJsonBytes } from '../private/policy-size';
+import { acknowledgeNag } from '../private/suppressions';
 import { got, validatePattern } from '../private/validate';
 
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;

@@ -13,11 +13,11 @@ import {
   PENDING_DELETION_PATTERN,
   POLICY_CHANGE_OR_CANCEL_DELETION_PATTERN,
 } from './deletion-patterns';
-import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from './metric-names';
-import { KeyMetrics } from './metrics';
 import { createMonitorTrail } from './monitor-trail';
 import { MonitoringNames } from './naming';
 import { createNotificationTopic, TopicPublishers, TopicTarget } from './notification-topic';
+import { KeyMetrics } from '../key/key-metrics';
+import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from '../key/metric-names';
 
 /** Properties of a `KeyDeletionMonitor`. */
 export interface KeyDeletionMonitorProps {
