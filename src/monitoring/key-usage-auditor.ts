@@ -13,11 +13,14 @@ import { countAlarm } from './alarms';
 import { MonitoringNames } from './naming';
 import { createNotificationTopic } from './notification-topic';
 import { KeyMetrics } from '../key/key-metrics';
-import { AUDITOR_DIMENSION, METRIC_NAMESPACE } from '../key/metric-names';
+import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../key/metric-names';
 import { normalizeAliasPrefix } from '../private/alias-prefix';
 import { createOwnedFunction } from '../private/owned-function';
 import { acknowledgeNag, nagValue } from '../private/suppressions';
 import { validateInteger } from '../private/validate';
+
+/** The name after the prefix of the alarm on failed audits. */
+const AUDIT_ERRORS = 'KeyUsageAuditErrors';
 
 /** Properties of a `KeyUsageAuditor`. */
 export interface KeyUsageAuditorProps {
@@ -67,7 +70,8 @@ export interface KeyUsageAuditorProps {
 
   /**
    * Prefix of the alarm names (`<prefix>-UnusedKeyCount`, `<prefix>-KeyUsageAuditErrors`). When another auditor
-   * in the app, account and region has the same prefix, each one's construct path follows the prefix.
+   * in the app, account and region has the same prefix, each one's construct path follows the prefix. At most 235
+   * characters, so that the longest alarm name fits CloudWatch's 255.
    *
    * @default - `CdkCmek-<stack name>`
    */
@@ -113,7 +117,7 @@ export class KeyUsageAuditor extends Construct {
       ? props.aliasPrefix
       : normalizeAliasPrefix(props.aliasPrefix);
     const stack = Stack.of(this);
-    const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix);
+    const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix, [UNUSED_KEY_COUNT, AUDIT_ERRORS]);
     this.auditorName = names.base;
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
 
@@ -182,14 +186,14 @@ export class KeyUsageAuditor extends Construct {
 
     this.unusedKeysAlarm = countAlarm(this, 'UnusedKeysAlarm', {
       names,
-      name: 'UnusedKeyCount',
+      name: UNUSED_KEY_COUNT,
       metric: this.metricUnusedKeyCount(),
       description: `At least one customer-managed KMS key has not been used for more than ${this.thresholdDays} days: a candidate for review before anyone deletes it.`,
       topic: this.topic,
     });
     this.auditErrorsAlarm = countAlarm(this, 'AuditErrorsAlarm', {
       names,
-      name: 'KeyUsageAuditErrors',
+      name: AUDIT_ERRORS,
       metric: this.auditFunction.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
       description: 'The KMS key usage audit failed: DaysSinceLastUse and UnusedKeyCount are stale.',
       topic: this.topic,
