@@ -25,16 +25,17 @@ export interface OwnedFunctionReasons {
 
 /** Construct ids of the parts, all created directly on the given scope. */
 export interface OwnedFunctionIds {
-  /** @default 'Logs' */
+  /** The log group's id. @default 'Logs' */
   readonly logGroup?: string;
-  /** @default 'Role' */
+  /** The role's id. @default 'Role' */
   readonly role?: string;
-  /** @default 'Function' */
+  /** The function's id. @default 'Function' */
   readonly function?: string;
-  /** @default 'Policy' */
+  /** The policy's id. @default 'Policy' */
   readonly policy?: string;
 }
 
+/** What an owned function is made of. */
 export interface OwnedFunctionProps {
   /**
    * Construct ids of the log group, role, function and policy. They are created on the given scope, with no
@@ -45,26 +46,35 @@ export interface OwnedFunctionProps {
   readonly roleDescription: string;
   /** The function's description. */
   readonly description: string;
+  /** The bundled handler. */
   readonly code: lambda.Code;
+  /** The handler's entry point in `code`. */
   readonly handler: string;
+  /** Memory in MiB. */
   readonly memorySize: number;
+  /** How long one invocation may run. */
   readonly timeout: Duration;
-  /** @default - none */
+  /** Environment variables (no secrets: they are not encrypted with a customer key). @default - none */
   readonly environment?: Record<string, string>;
   /** How long the log group keeps the function's logs. */
   readonly logRetention: logs.RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The function's own permissions, placed before the log statement in the policy. @default - none */
   readonly statements?: iam.PolicyStatement[];
   /** The Sid of the log statement. @default - none */
   readonly logStatementSid?: string;
+  /** Why the template-linter findings every owned function raises do not apply to this one. */
   readonly reasons: OwnedFunctionReasons;
 }
 
+/** The parts of an owned function. */
 export interface OwnedFunction {
+  /** The function. */
   readonly function: lambda.Function;
+  /** Its execution role, with no managed policy. */
   readonly role: iam.Role;
+  /** Its own log group. */
   readonly logGroup: logs.LogGroup;
   /** The role's one inline policy: `statements`, then writing to its own log group (and nowhere else). */
   readonly policy: iam.Policy;
