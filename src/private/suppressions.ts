@@ -1,5 +1,4 @@
-// Reasoned suppressions of lint findings, written where each linter reads them: cdk-nag acknowledgements, checkov
-// skips and cfn-lint ignores.
+// Reasoned lint suppressions, written where each linter reads them: cdk-nag acknowledgements, checkov skips, cfn-lint ignores.
 import { CfnResource, Token, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 

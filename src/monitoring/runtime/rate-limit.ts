@@ -1,5 +1,4 @@
-// Calls within an API's rate quota: a minimum-interval rate limiter and exponential back-off on throttling, on an
-// injectable clock so tests run both on virtual time.
+// Calls within an API's rate quota: a minimum-interval rate limiter and back-off on throttling, on an injectable clock.
 
 /** Time as the audit sees it: injected so tests run the rate limit and the back-off on a fake clock. */
 export interface AuditClock {
