@@ -190,8 +190,9 @@ export class KeyDeletionMonitor extends Construct {
     const here = Stack.of(this);
     for (const key of keys) {
       const arn = key.keyArn;
-      // The alias marker is literal text even when partition, region or account are tokens (kms.Alias, Alias.fromAliasName).
-      if (/:alias\//.test(arn)) {
+      // An alias construct (kms.Alias, Alias.fromAliasName) has a target key; an alias ARN shows its marker even
+      // when partition, region or account are tokens.
+      if ('aliasTargetKey' in key || /:alias\//.test(arn)) {
         throw new Error(`\`keys\` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: ${describeKey(key)}`);
       }
       const { account, region } = key.env;
@@ -222,7 +223,8 @@ export class KeyDeletionMonitor extends Construct {
 /** A key as an error names it: its ARN when known at synth, its alias name, or its construct path. */
 function describeKey(key: kms.IKey): string {
   if (!Token.isUnresolved(key.keyArn)) return key.keyArn;
-  const aliasName = (key as Partial<kms.IAlias>).aliasName;
+  const cfnAlias = key.node.defaultChild;
+  const aliasName = cfnAlias instanceof kms.CfnAlias ? cfnAlias.aliasName : (key as Partial<kms.IAlias>).aliasName;
   if (typeof aliasName === 'string' && !Token.isUnresolved(aliasName)) return aliasName;
   return key.node.path;
 }
