@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { emitResult } from './support';
-import { auditKeys, GET_KEY_LAST_USAGE_PER_SECOND } from '../src/cli/audit-core';
+import { auditKeys, GET_KEY_LAST_USAGE_PER_SECOND } from '../src/monitoring/runtime/usage-audit';
 import { FakeClock } from '../test/monitoring/support/fake-clock';
 
 const ACCOUNT = '111111111111';

@@ -1,7 +1,7 @@
 // Turns a benchmark run into bench/RESULTS.md (tables and the goals verdict) and bench/synth-time.svg.
 import type { FunctionTime } from './profile';
-import type { SynthRow } from './run';
 import { fmt, MiB } from './support';
+import type { SynthRow } from './types';
 
 interface Fit {
   slope: number;
@@ -469,7 +469,7 @@ function callsSection(c: { results: Record<string, CallCounts> }): string {
 
 function auditSection(a: AuditResult): string {
   let md = '## Audit: 1,000 keys through the audit core\n\n';
-  md += '`auditKeys()` from `src/cli/audit-core.ts` on a virtual clock, against a KMS stub that records the virtual time of every `GetKeyLastUsage` ';
+  md += '`auditKeys()` from `src/monitoring/runtime/usage-audit.ts` on a virtual clock, against a KMS stub that records the virtual time of every `GetKeyLastUsage` ';
   md += 'and throttles like KMS when a second would hold more than 5. Windows are half-open: [t, t + 1 s).\n\n';
   md += table(
     ['keys', 'virtual time s', 'N / 5 s', 'max GetKeyLastUsage in any 1 s', 'throttled', 'requests', 'wall ms'],

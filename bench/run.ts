@@ -13,6 +13,7 @@ import { buildSync } from 'esbuild';
 import { summarizeProfile } from './profile';
 import { BenchDocument, renderResults, renderSynthChart } from './report';
 import { BENCH_ASSETS, HANDLER, HANDLER_SDK, linearFit, machine, median, MiB, pairedRatio, ROOT, runWorker } from './support';
+import type { SynthRow, SynthSample } from './types';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -29,43 +30,6 @@ function log(message: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------- synth
-
-export interface SynthSample {
-  kind: 'cmek' | 'plain';
-  n: number;
-  validation: 'on' | 'off';
-  constructMs: number;
-  synthMs: number;
-  totalMs: number;
-  cpuMs: number;
-  templateBytes: number;
-  resources: number;
-  peakHeapBytes: number;
-  baselineHeapBytes: number;
-  maxRssBytes: number;
-}
-
-export interface SynthRow {
-  n: number;
-  validation: 'on' | 'off';
-  reps: number;
-  cmekMs: number;
-  plainMs: number;
-  timeRatio: number;
-  cmekCpuMs: number;
-  plainCpuMs: number;
-  cpuRatio: number;
-  cmekPeakHeapMiB: number;
-  plainPeakHeapMiB: number;
-  heapRatio: number;
-  cmekPeakRssMiB: number;
-  plainPeakRssMiB: number;
-  templateBytesPerKey: number;
-  plainTemplateBytesPerKey: number;
-  resourcesPerKey: number;
-  plainResourcesPerKey: number;
-  cpuShare: number;
-}
 
 const SYNTH_NS = QUICK ? [1, 50] : [1, 50, 125, 500];
 /** Repetitions per cell (N × validation): at least MIN pairs, more while the cell's share of the time budget lasts. */

@@ -9,7 +9,7 @@ export { CmekAccessLogsBucket, CmekAccessLogsBucketProps } from './bucket/access
 export { CmekKeyFleet, CmekKeyFleetProps } from './fleet/cmek-key-fleet';
 export { CmekFleetKeyOptions, CmekFleetTenant } from './fleet/tenant';
 export { CmekOrganizationGuard, CmekOrganizationGuardProps, CmekOrganizationPolicyType } from './organization/cmek-organization-guard';
-export { KeyMetrics } from './monitoring/metrics';
+export { KeyMetrics } from './key/key-metrics';
 export { KeyDeletionMonitor, KeyDeletionMonitorProps } from './monitoring/key-deletion-monitor';
 export { KeyUsageAuditor, KeyUsageAuditorProps } from './monitoring/key-usage-auditor';
 export { KeyDashboard, KeyDashboardProps } from './monitoring/key-dashboard';

@@ -2,8 +2,7 @@
 import { FeatureFlags, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeNag } from '../private/nag';
-import { skipCheckov } from '../private/template-suppressions';
+import { acknowledgeNag, skipCheckov } from '../private/suppressions';
 
 /** The aws-cdk-lib feature flag that delivers access logs through the bucket policy instead of an ACL. */
 const LOG_DELIVERY_BY_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';

@@ -3,8 +3,10 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { checkConnection } from './args';
-import { auditKeys, normalizeAliasPrefix, TRACKING_START, validateThresholdDays, type AuditClock, type AuditReport, type KeyUsage } from './audit-core';
 import { EXIT, EXIT_CODES_HELP, oneLine } from './exit';
+import type { AuditClock } from '../monitoring/runtime/rate-limit';
+import { auditKeys, TRACKING_START, validateThresholdDays, type AuditReport, type KeyUsage } from '../monitoring/runtime/usage-audit';
+import { normalizeAliasPrefix } from '../private/alias-prefix';
 
 export interface AuditCliOptions {
   readonly days: string;

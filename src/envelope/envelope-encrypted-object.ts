@@ -18,8 +18,8 @@ import {
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
 import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES } from './protocol';
-import { acknowledgeNag, nagValue } from '../private/nag';
-import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
+import { createOwnedFunction, functionCheckovSkips, ignoreFunctionCfnLint, OwnedFunctionReasons } from '../private/owned-function';
+import { acknowledgeNag, nagValue, skipCheckov } from '../private/suppressions';
 import { got } from '../private/validate';
 
 /** The on-object format, as the Amazon S3 Encryption Client defines it. */
@@ -255,6 +255,14 @@ function withoutSnapshot(cfn: CfnResource): void {
   cfn.addOverride('UpdateReplacePolicy', Lazy.any({ produce: () => retainSnapshot(cfn.cfnOptions.updateReplacePolicy) }));
 }
 
+/** Why the lint findings of a deploy-time handler do not apply (the Provider framework function shares the first three). */
+const HANDLER_REASONS: OwnedFunctionReasons = {
+  noDeadLetterQueue: 'Invoked synchronously by CloudFormation through the Provider framework, which reports failures to the stack; a dead-letter queue would receive nothing.',
+  noVpc: 'Calls only the S3, KMS, Secrets Manager and SSM public endpoints at deploy time and reaches no private resource.',
+  noReservedConcurrency: 'Runs only during deployments; reserving concurrency fails to deploy in accounts at the minimum unreserved concurrency.',
+  unencryptedLogs: 'The handler never logs plaintext, data keys or secrets (tested); CloudWatch Logs encrypts the log at rest.',
+};
+
 /** The one handler, policy and Provider every EnvelopeEncryptedObject of a stack shares. */
 class EnvelopeProvider extends Construct {
   /** Finds the stack's provider or creates it. */
@@ -269,29 +277,21 @@ class EnvelopeProvider extends Construct {
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'cdk-cmek EnvelopeEncryptedObject handler',
-    });
-    const fn = new lambda.Function(this, 'Handler', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+    const owned = createOwnedFunction(this, {
+      ids: { function: 'Handler', policy: 'Permissions' },
+      roleDescription: 'cdk-cmek EnvelopeEncryptedObject handler',
+      description: 'cdk-cmek: writes envelope-encrypted S3 objects (S3 Encryption Client format)',
       // The asset holds the handler and, beside it, the SDK bundle it loads on first use.
       code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'envelope')),
       handler: 'envelope.lambda/index.handler',
-      role,
-      logGroup,
       memorySize: 1024,
       timeout: Duration.minutes(15),
-      description: 'cdk-cmek: writes envelope-encrypted S3 objects (S3 Encryption Client format)',
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      logRemovalPolicy: RemovalPolicy.DESTROY,
+      reasons: HANDLER_REASONS,
     });
-    this.policy = new iam.Policy(this, 'Permissions', { roles: [role] });
-    // Only its own log group: no AWSLambdaBasicExecutionRole (account-wide log permissions).
-    this.policy.addStatements(new iam.PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [logGroup.logGroupArn],
-    }));
+    const fn = owned.function;
+    this.policy = owned.policy;
     const provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
     this.serviceToken = provider.serviceToken;
 
@@ -317,27 +317,16 @@ class EnvelopeProvider extends Construct {
         reason: 'the Provider framework function runtime is chosen by aws-cdk-lib',
       },
     );
-    this.suppressTemplateFindings(fn, provider.node.findChild('framework-onEvent'), logGroup);
+    this.suppressFrameworkFindings(provider.node.findChild('framework-onEvent'));
   }
 
-  /** checkov / cfn-lint findings that do not apply to a deploy-time custom resource, each with its reason. */
-  private suppressTemplateFindings(handler: IConstruct, framework: IConstruct, logGroup: IConstruct): void {
-    const functionSkips = [
-      { id: 'CKV_AWS_116', reason: 'Invoked synchronously by CloudFormation through the Provider framework, which reports failures to the stack; a dead-letter queue would receive nothing.' },
-      { id: 'CKV_AWS_117', reason: 'Calls only the S3, KMS, Secrets Manager and SSM public endpoints at deploy time and reaches no private resource.' },
-      { id: 'CKV_AWS_115', reason: 'Runs only during deployments; reserving concurrency fails to deploy in accounts at the minimum unreserved concurrency.' },
-    ];
-    skipCheckov(handler, functionSkips);
-    skipCheckov(framework, [
-      ...functionSkips,
-      { id: 'CKV_AWS_173', reason: 'The Provider framework environment holds only the handler function name, no secret.' },
-    ]);
-    for (const fn of [handler, framework]) {
-      ignoreCfnLint(fn, ['W3005'], 'aws-cdk-lib makes a Function depend on its role explicitly; the extra DependsOn is harmless.');
-    }
-    skipCheckov(logGroup, [
-      { id: 'CKV_AWS_158', reason: 'The handler never logs plaintext, data keys or secrets (tested); CloudWatch Logs encrypts the log at rest.' },
-    ]);
+  /** checkov / cfn-lint findings of the Provider framework function, which aws-cdk-lib builds, each with its reason. */
+  private suppressFrameworkFindings(framework: IConstruct): void {
+    skipCheckov(framework, functionCheckovSkips({
+      ...HANDLER_REASONS,
+      plainEnvironment: 'The Provider framework environment holds only the handler function name, no secret.',
+    }));
+    ignoreFunctionCfnLint(framework);
     // With @aws-cdk/aws-lambda:useCdkManagedLogGroup (a recommended flag), the framework function gets a log group of its own.
     const frameworkLogs = framework.node.tryFindChild('LogGroup');
     if (frameworkLogs instanceof logs.LogGroup) {

@@ -9,6 +9,7 @@ import { DeletionGuardOptions, destroyConflict, registerGuard, resolveDeletionGu
 import { bindGrantee, CmekGrantee } from './grantee';
 import { BoundGrantee, identityStatement, isOrganizationWide, keyPolicyStatements } from './grantee-statements';
 import { acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateDescription, validateRotationReason } from './key-checks';
+import { KeyMetrics } from './key-metrics';
 import {
   accountRootStatement,
   administrationStatement,
@@ -20,11 +21,9 @@ import {
   usageUnknownStatement,
 } from './key-policy';
 import { deployedJsonBytes, keyPolicySizeProblem } from './policy-size';
-import { KeyMetrics } from '../monitoring/metrics';
-import { acknowledgeNag } from '../private/nag';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { renderedResource } from '../private/rendered-resource';
-import { skipCheckov } from '../private/template-suppressions';
+import { acknowledgeNag, skipCheckov } from '../private/suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 /**

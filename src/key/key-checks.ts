@@ -3,7 +3,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { synthesizerExecutionRoleArn } from '../private/deployment-role';
-import { acknowledgeNag } from '../private/nag';
+import { acknowledgeNag } from '../private/suppressions';
 import { got, validatePattern } from '../private/validate';
 
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;

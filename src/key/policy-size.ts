@@ -1,6 +1,7 @@
 // The KMS key-policy size limit: the deployed size of a policy, and the refusal that says how many grantees fit.
 import { Stack } from 'aws-cdk-lib';
 import { BoundGrantee, keyPolicyStatements } from './grantee-statements';
+import { walkCfn } from '../private/cfn-walk';
 
 /** The KMS key-policy document size limit, in bytes. */
 export const KEY_POLICY_MAX_BYTES = 32_768;
@@ -24,20 +25,11 @@ export function deployedJsonBytes(resolved: unknown): number {
 }
 
 function substitute(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(substitute);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1) {
-    const [k] = keys;
-    if (k === 'Ref') return PSEUDO_MAX[o.Ref as string] ?? UNKNOWN_REFERENCE;
-    if (k === 'Fn::Join' && Array.isArray(o[k])) {
-      const [sep, parts] = o[k] as [string, unknown];
-      if (Array.isArray(parts)) return parts.map((p) => String(substitute(p))).join(sep);
-    }
-    if (k.startsWith('Fn::')) return UNKNOWN_REFERENCE;
-  }
-  return Object.fromEntries(keys.map((key) => [key, substitute(o[key])]));
+  return walkCfn(v, {
+    ref: (name) => PSEUDO_MAX[name as string] ?? UNKNOWN_REFERENCE,
+    join: (separator, parts) => parts.map((p) => String(p)).join(separator as string),
+    intrinsic: () => UNKNOWN_REFERENCE,
+  });
 }
 
 /** The size refusal when `total` exceeds the limit, or undefined; it says how many grantees like these fit. */

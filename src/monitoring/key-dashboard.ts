@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { KeyDeletionMonitor } from './key-deletion-monitor';
 import type { KeyUsageAuditor } from './key-usage-auditor';
-import { DAYS_SINCE_LAST_USE, KEY_ID_DIMENSION, METRIC_NAMESPACE } from './metric-names';
+import { DAYS_SINCE_LAST_USE, KEY_ID_DIMENSION, METRIC_NAMESPACE } from '../key/metric-names';
 
 /** Properties of a `KeyDashboard`. */
 export interface KeyDashboardProps {

@@ -1,4 +1,5 @@
 // KeyDeletionMonitor: CloudTrail metric filters, alarms and an EventBridge rule that warn before a key still in use is lost.
+import { Stack, Token } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,11 +14,11 @@ import {
   PENDING_DELETION_PATTERN,
   POLICY_CHANGE_OR_CANCEL_DELETION_PATTERN,
 } from './deletion-patterns';
-import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from './metric-names';
-import { KeyMetrics } from './metrics';
 import { createMonitorTrail } from './monitor-trail';
 import { MonitoringNames } from './naming';
 import { createNotificationTopic, TopicPublishers, TopicTarget } from './notification-topic';
+import { KeyMetrics } from '../key/key-metrics';
+import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS, POLICY_CHANGE_OR_CANCEL_DELETION } from '../key/metric-names';
 
 /** Properties of a `KeyDeletionMonitor`. */
 export interface KeyDeletionMonitorProps {
@@ -42,7 +43,8 @@ export interface KeyDeletionMonitorProps {
 
   /**
    * Narrows the immediate ScheduleKeyDeletion notice to these keys. The metric filters always cover every key
-   * in the log group: they are per log group, never per key.
+   * in the log group: they are per log group, never per key. Keys must be of this stack's account and Region
+   * (EventBridge sees no other CloudTrail events), and keys, not aliases (the notice matches key ARNs).
    *
    * @default - a notice for any key in the account
    */
@@ -50,7 +52,8 @@ export interface KeyDeletionMonitorProps {
 
   /**
    * Prefix of the alarm names (`<prefix>-KeyPendingDeletionErrors`, ...). When another monitor in the app, account
-   * and region has the same prefix, each one's construct path follows the prefix (`<prefix>-<path>-...`).
+   * and region has the same prefix, each one's construct path follows the prefix (`<prefix>-<path>-...`). At most
+   * 223 characters, so that the longest alarm name (`<prefix>-KeyPolicyChangeOrCancelDeletion`) fits CloudWatch's 255.
    *
    * @default - `CdkCmek-<stack name>`
    */
@@ -97,7 +100,12 @@ export class KeyDeletionMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyDeletionMonitorProps = {}) {
     super(scope, id);
-    this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix);
+    this.validateKeys(props.keys ?? []);
+    this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix, [
+      PENDING_DELETION_ERRORS,
+      DISABLE_OR_SCHEDULE_DELETION,
+      POLICY_CHANGE_OR_CANCEL_DELETION,
+    ]);
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key deletion monitor');
 
     if (props.cloudTrailLogGroup) {
@@ -174,6 +182,29 @@ export class KeyDeletionMonitor extends Construct {
     return [this.pendingDeletionAlarm, this.disableOrScheduleDeletionAlarm, this.policyChangeOrCancelDeletionAlarm];
   }
 
+  /**
+   * EventBridge delivers only this account's and Region's CloudTrail events to the rule, and the rule matches
+   * key ARNs: a key elsewhere, or an alias, would never match, and the notice would silently never come.
+   */
+  private validateKeys(keys: kms.IKey[]): void {
+    const here = Stack.of(this);
+    for (const key of keys) {
+      const arn = key.keyArn;
+      // An alias construct (kms.Alias, Alias.fromAliasName) has a target key; an alias ARN shows its marker even
+      // when partition, region or account are tokens.
+      if ('aliasTargetKey' in key || /:alias\//.test(arn)) {
+        throw new Error(`\`keys\` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: ${describeKey(key)}`);
+      }
+      const { account, region } = key.env;
+      if (!Token.isUnresolved(region) && !Token.isUnresolved(here.region) && region !== here.region) {
+        throw new Error(`\`keys\` must be in this stack's Region (${here.region}): EventBridge sees only its own Region's CloudTrail events, got: ${describeKey(key)} in ${region}`);
+      }
+      if (!Token.isUnresolved(account) && !Token.isUnresolved(here.account) && account !== here.account) {
+        throw new Error(`\`keys\` must be in this stack's account (${here.account}): EventBridge sees only its own account's CloudTrail events, got: ${describeKey(key)} in account ${account}`);
+      }
+    }
+  }
+
   private addFilter(id: string, pattern: string, metricName: string): logs.MetricFilter {
     return new logs.MetricFilter(this, id, {
       logGroup: this.logGroup,
@@ -187,4 +218,13 @@ export class KeyDeletionMonitor extends Construct {
   private alarm(id: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm {
     return countAlarm(this, id, { names: this.names, name: metric.metricName, metric, description, topic: this.topic });
   }
+}
+
+/** A key as an error names it: its ARN when known at synth, its alias name, or its construct path. */
+function describeKey(key: kms.IKey): string {
+  if (!Token.isUnresolved(key.keyArn)) return key.keyArn;
+  const cfnAlias = key.node.defaultChild;
+  const aliasName = cfnAlias instanceof kms.CfnAlias ? cfnAlias.aliasName : (key as Partial<kms.IAlias>).aliasName;
+  if (typeof aliasName === 'string' && !Token.isUnresolved(aliasName)) return aliasName;
+  return key.node.path;
 }

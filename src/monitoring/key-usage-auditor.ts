@@ -10,14 +10,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { countAlarm } from './alarms';
-import { AUDITOR_DIMENSION, METRIC_NAMESPACE } from './metric-names';
-import { KeyMetrics } from './metrics';
 import { MonitoringNames } from './naming';
 import { createNotificationTopic } from './notification-topic';
+import { KeyMetrics } from '../key/key-metrics';
+import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../key/metric-names';
 import { normalizeAliasPrefix } from '../private/alias-prefix';
-import { acknowledgeNag, nagValue } from '../private/nag';
-import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
+import { createOwnedFunction } from '../private/owned-function';
+import { acknowledgeNag, nagValue } from '../private/suppressions';
 import { validateInteger } from '../private/validate';
+
+/** The name after the prefix of the alarm on failed audits. */
+const AUDIT_ERRORS = 'KeyUsageAuditErrors';
 
 /** Properties of a `KeyUsageAuditor`. */
 export interface KeyUsageAuditorProps {
@@ -67,7 +70,8 @@ export interface KeyUsageAuditorProps {
 
   /**
    * Prefix of the alarm names (`<prefix>-UnusedKeyCount`, `<prefix>-KeyUsageAuditErrors`). When another auditor
-   * in the app, account and region has the same prefix, each one's construct path follows the prefix.
+   * in the app, account and region has the same prefix, each one's construct path follows the prefix. At most 235
+   * characters, so that the longest alarm name fits CloudWatch's 255.
    *
    * @default - `CdkCmek-<stack name>`
    */
@@ -113,26 +117,21 @@ export class KeyUsageAuditor extends Construct {
       ? props.aliasPrefix
       : normalizeAliasPrefix(props.aliasPrefix);
     const stack = Stack.of(this);
-    const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix);
+    const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix, [UNUSED_KEY_COUNT, AUDIT_ERRORS]);
     this.auditorName = names.base;
     this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'KeyUsageAuditor: reads KMS key metadata and last use, publishes CdkCmek metrics',
-    });
-    this.auditFunction = new lambda.Function(this, 'Function', {
+    // Key actions on this account's keys only.
+    const keyArns = `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`;
+    const owned = createOwnedFunction(this, {
+      roleDescription: 'KeyUsageAuditor: reads KMS key metadata and last use, publishes CdkCmek metrics',
       description: 'Audits customer-managed KMS keys with GetKeyLastUsage and publishes CdkCmek metrics',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'monitoring', 'key-usage-auditor.lambda')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'monitoring', 'runtime', 'key-usage-auditor.lambda')),
       // 5 GetKeyLastUsage calls per second: 15 minutes cover about 4,000 keys.
       timeout: Duration.minutes(15),
       memorySize: 256,
-      role,
-      logGroup,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       environment: {
         THRESHOLD_DAYS: String(this.thresholdDays),
         AUDITOR_NAME: this.auditorName,
@@ -140,12 +139,6 @@ export class KeyUsageAuditor extends Construct {
         ...(props.tagKey ? { TAG_KEY: props.tagKey } : {}),
         ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
       },
-    });
-
-    // In a separate policy so the grants are readable in one place; key actions on this account's keys only.
-    const keyArns = `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`;
-    const policy = new iam.Policy(this, 'Policy', {
-      roles: [role],
       statements: [
         new iam.PolicyStatement({ sid: 'ListKeysAndAliases', actions: ['kms:ListKeys', 'kms:ListAliases'], resources: ['*'] }),
         new iam.PolicyStatement({
@@ -159,16 +152,20 @@ export class KeyUsageAuditor extends Construct {
           resources: ['*'],
           conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
         }),
-        new iam.PolicyStatement({
-          sid: 'WriteLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          // The log group's ARN attribute ends in `:*`, which covers its streams.
-          resources: [logGroup.logGroupArn],
-        }),
       ],
+      logStatementSid: 'WriteLogs',
+      reasons: {
+        noDeadLetterQueue: 'Scheduled and retried by EventBridge; a failed run raises the KeyUsageAuditErrors alarm, and the next run repeats the audit.',
+        noVpc: 'The audit calls only the KMS and CloudWatch public endpoints and reaches no private resource.',
+        noReservedConcurrency: 'One daily run; reserving concurrency fails to deploy in accounts at the minimum unreserved concurrency.',
+        plainEnvironment: 'The environment holds only the threshold and key filters, no secret.',
+        unencryptedLogs: 'The audit log holds key ids and day counts only, no key material or data; CloudWatch Logs encrypts it at rest.',
+      },
     });
+    this.auditFunction = owned.function;
+    const policy = owned.policy;
+    // The first scheduled run must already have its permissions.
     this.auditFunction.node.addDependency(policy);
-    this.suppressTemplateFindings(logGroup);
     acknowledgeNag(
       policy,
       {
@@ -189,14 +186,14 @@ export class KeyUsageAuditor extends Construct {
 
     this.unusedKeysAlarm = countAlarm(this, 'UnusedKeysAlarm', {
       names,
-      name: 'UnusedKeyCount',
+      name: UNUSED_KEY_COUNT,
       metric: this.metricUnusedKeyCount(),
       description: `At least one customer-managed KMS key has not been used for more than ${this.thresholdDays} days: a candidate for review before anyone deletes it.`,
       topic: this.topic,
     });
     this.auditErrorsAlarm = countAlarm(this, 'AuditErrorsAlarm', {
       names,
-      name: 'KeyUsageAuditErrors',
+      name: AUDIT_ERRORS,
       metric: this.auditFunction.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
       description: 'The KMS key usage audit failed: DaysSinceLastUse and UnusedKeyCount are stale.',
       topic: this.topic,
@@ -214,19 +211,6 @@ export class KeyUsageAuditor extends Construct {
   /** Days since the key was last used, as published by this audit. */
   public metricDaysSinceLastUse(keyId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return KeyMetrics.daysSinceLastUse(keyId, options);
-  }
-
-  private suppressTemplateFindings(logGroup: logs.LogGroup): void {
-    skipCheckov(this.auditFunction, [
-      { id: 'CKV_AWS_116', reason: 'Scheduled and retried by EventBridge; a failed run raises the KeyUsageAuditErrors alarm, and the next run repeats the audit.' },
-      { id: 'CKV_AWS_117', reason: 'The audit calls only the KMS and CloudWatch public endpoints and reaches no private resource.' },
-      { id: 'CKV_AWS_115', reason: 'One daily run; reserving concurrency fails to deploy in accounts at the minimum unreserved concurrency.' },
-      { id: 'CKV_AWS_173', reason: 'The environment holds only the threshold and key filters, no secret.' },
-    ]);
-    ignoreCfnLint(this.auditFunction, ['W3005'], 'aws-cdk-lib makes a Function depend on its role explicitly; the extra DependsOn is harmless.');
-    skipCheckov(logGroup, [
-      { id: 'CKV_AWS_158', reason: 'The audit log holds key ids and day counts only, no key material or data; CloudWatch Logs encrypts it at rest.' },
-    ]);
   }
 
   private validateThresholdDays(): void {

@@ -5,10 +5,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { KeyDeletionMonitorProps } from './key-deletion-monitor';
 import { libraryKeyAlias } from './naming';
 import { CmekKey } from '../key/cmek-key';
-import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
+import { ignoreCfnLint, skipCheckov } from '../private/suppressions';
 
 /**
  * The trail bucket and its access-log bucket: SSE-S3 (S3 delivers server access logs only to such a bucket, and
@@ -23,12 +22,20 @@ const LOG_BUCKET: s3.BucketProps = {
   objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
 };
 
+/** The monitor's settings the trail reads (a `KeyDeletionMonitorProps` is one). */
+export interface MonitorTrailOptions {
+  /** How long the trail's log group keeps events. @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** Where the trail bucket writes its server access logs. @default - a dedicated access-log bucket */
+  readonly trailAccessLogsBucket?: s3.IBucket;
+}
+
 /**
  * A multi-region trail with log file validation, delivering to a bucket and to a log group both encrypted with
  * a `CmekKey` (deletion-guarded, rotating, retained) whose policy lets CloudTrail and CloudWatch Logs of this
  * account use it. Construct ids are the monitor's own, so the resources keep their paths.
  */
-export function createMonitorTrail(scope: Construct, props: KeyDeletionMonitorProps): { trail: cloudtrail.Trail; logGroup: logs.LogGroup } {
+export function createMonitorTrail(scope: Construct, props: MonitorTrailOptions): { trail: cloudtrail.Trail; logGroup: logs.LogGroup } {
   const stack = Stack.of(scope);
   const key: CmekKey = new CmekKey(scope, 'TrailKey', {
     alias: libraryKeyAlias(() => key),

@@ -1,6 +1,9 @@
 // Physical names of the monitoring constructs: a global prefix, a per-construct part when needed, then a suffix.
-import { Lazy, Names, Stack } from 'aws-cdk-lib';
+import { Lazy, Names, Stack, Token } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
+
+/** CloudWatch's limit on an alarm name (PutMetricAlarm, AlarmName: 1 to 255 characters). */
+export const ALARM_NAME_MAX_LENGTH = 255;
 
 /** The monitoring constructs whose names share a namespace: two of one kind must not share a name. */
 export type NamedKind = 'KeyDeletionMonitor' | 'KeyUsageAuditor';
@@ -26,20 +29,49 @@ export class MonitoringNames {
   /** `<global prefix>[-<local part>]`, resolved once the app is complete. */
   public readonly base: string;
   private readonly entry: Entry;
+  /** The longest suffix this construct names anything with: it decides how long the base may be. */
+  private readonly longestSuffix: string;
 
-  constructor(construct: Construct, kind: NamedKind, prefix?: string) {
+  /** `suffixes`: every suffix `name()` will be given. */
+  constructor(construct: Construct, kind: NamedKind, prefix: string | undefined, suffixes: string[]) {
     const stack = Stack.of(construct);
     this.entry = { construct, kind, prefix: prefix ?? `CdkCmek-${stack.stackName}` };
+    this.longestSuffix = suffixes.reduce((a, b) => (b.length > a.length ? b : a), '');
+    this.validatePrefix(prefix);
     const root = construct.node.root;
     const entries = REGISTRY.get(root) ?? [];
     entries.push(this.entry);
     REGISTRY.set(root, entries);
     this.base = Lazy.string({ produce: () => this.resolveBase() });
+    // The local part is known only once the app is complete: a name it makes too long is refused at synth.
+    construct.node.addValidation({ validate: () => this.baseTooLong() });
   }
 
   /** A physical name: `<base>-<suffix>`. */
   public name(suffix: string): string {
+    if (suffix.length > this.longestSuffix.length) throw new Error(`suffix ${suffix} is longer than the suffixes this name was checked for`);
     return `${this.base}-${suffix}`;
+  }
+
+  private validatePrefix(prefix: string | undefined): void {
+    if (prefix === undefined || Token.isUnresolved(prefix)) return;
+    const max = ALARM_NAME_MAX_LENGTH - 1 - this.longestSuffix.length;
+    if (prefix.length > max) {
+      throw new Error(
+        `\`alarmNamePrefix\` must be at most ${max} characters (CloudWatch alarm names are at most ${ALARM_NAME_MAX_LENGTH}, ` +
+          `and \`-${this.longestSuffix}\` is added), got: ${prefix.length} characters`,
+      );
+    }
+  }
+
+  private baseTooLong(): string[] {
+    const base = this.resolveBase();
+    const longest = `${base}-${this.longestSuffix}`;
+    if (Token.isUnresolved(base) || longest.length <= ALARM_NAME_MAX_LENGTH) return [];
+    return [
+      `alarm name ${JSON.stringify(longest)} is ${longest.length} characters, over CloudWatch's ${ALARM_NAME_MAX_LENGTH}: ` +
+        'its construct path was added to tell it from a monitor with the same prefix; give each a shorter `alarmNamePrefix` of its own',
+    ];
   }
 
   private resolveBase(): string {

@@ -1,6 +1,7 @@
 // The final-policy check: reads a resolved key or bucket policy and names every statement that opens it beyond named accounts.
 import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { walkCfn } from './cfn-walk';
 
 /** Condition keys whose fixed values limit a wildcard principal to an account or an organization. */
 const LIMITING_KEYS = ['aws:principalaccount', 'aws:principalorgid', 'kms:calleraccount', 'aws:sourceaccount', 'aws:sourceorgid'];
@@ -26,12 +27,16 @@ const TOKEN = /\$\{Token\[[^\]]*\]\}/g;
  * opaque placeholder. A wildcard written around a reference (`arn:${Partition}:iam::*:root`) still shows.
  */
 function literal(v: unknown): string {
-  if (typeof v === 'string') return Token.isUnresolved(v) ? v.replace(TOKEN, OPAQUE) : v;
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const join = (v as Record<string, unknown>)['Fn::Join'];
-    if (Array.isArray(join) && Array.isArray(join[1])) return (join[1] as unknown[]).map(literal).join(String(join[0]));
-  }
-  return OPAQUE;
+  const opaque = () => OPAQUE;
+  return walkCfn(v, {
+    string: (s) => (Token.isUnresolved(s) ? s.replace(TOKEN, OPAQUE) : s),
+    join: (separator, parts) => parts.join(String(separator)),
+    ref: opaque,
+    intrinsic: opaque,
+    scalar: opaque,
+    array: opaque,
+    object: opaque,
+  }) as string;
 }
 
 function asList(v: unknown): unknown[] {

@@ -12,11 +12,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { normalizeAliasPrefix } from '../../src/cli/audit-core';
 import { handler, useClients } from '../../src/envelope/envelope.lambda';
 import { physicalId } from '../../src/envelope/protocol';
 import { CmekKeyFleet } from '../../src/fleet/cmek-key-fleet';
 import { KeyUsageAuditor } from '../../src/monitoring/key-usage-auditor';
+import { normalizeAliasPrefix } from '../../src/private/alias-prefix';
 import { runCli } from '../cli/cli-support';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 

@@ -3,11 +3,13 @@ import { App, Aspects, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthe
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 import {
   CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekOrganizationGuard, CmekOrganizationPolicyType,
   CmekReplicaKey, KeyUsageAuditor,
 } from '../../src';
+import { KeyDeletionMonitor } from '../../src/monitoring/key-deletion-monitor';
 
 const OWNER = '999999999999';
 const VENDOR = '111122223333';
@@ -528,6 +530,104 @@ const accepted: Array<[string, () => void]> = [
 
 describe('edge inputs that are right', () => {
   test.each(accepted)('GIVEN %s THEN the template is exactly right', (_name, check) => {
+    check();
+  });
+});
+
+// ------------------------------------------------------------------ monitoring: keys and alarm names a monitor cannot use
+
+const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const OTHER_REGION_ARN = `arn:aws:kms:us-east-1:${OWNER}:key/${KEY_ID}`;
+const ALIAS_ARN = `arn:aws:kms:eu-west-1:${OWNER}:alias/cmek/k`;
+
+/** A deletion monitor in `s` reading an existing trail's log group, narrowed to the keys `keys` makes. */
+function deletionMonitor(s: Stack, keys: (s: Stack) => kms.IKey[], props: { alarmNamePrefix?: string; id?: string } = {}): KeyDeletionMonitor {
+  const logGroup = LogGroup.fromLogGroupName(s, `Trail${props.id ?? 'M'}`, 'org-trail');
+  return new KeyDeletionMonitor(s, props.id ?? 'M', { cloudTrailLogGroup: logGroup, keys: keys(s), alarmNamePrefix: props.alarmNamePrefix });
+}
+
+const monitoringAtCall: Array<[string, () => unknown, string]> = [
+  ['deletion monitor: a key of another Region', () => deletionMonitor(stack(), (s) => [kms.Key.fromKeyArn(s, 'Other', OTHER_REGION_ARN)]),
+    `\`keys\` must be in this stack's Region (eu-west-1): EventBridge sees only its own Region's CloudTrail events, got: ${OTHER_REGION_ARN} in us-east-1`],
+  ['deletion monitor: a key of another account', () => deletionMonitor(stack(), (s) => [kms.Key.fromKeyArn(s, 'Vendor', IMPORTED_ARN)]),
+    `\`keys\` must be in this stack's account (${OWNER}): EventBridge sees only its own account's CloudTrail events, got: ${IMPORTED_ARN} in account ${VENDOR}`],
+  ['deletion monitor: a CmekKey of a stack in another Region', () => {
+    const app = new App();
+    const there = new CmekKey(new Stack(app, 'P', { env: { account: OWNER, region: 'eu-central-1' } }), 'K', { alias: 'cmek/k' });
+    return deletionMonitor(new Stack(app, 'S', { env: ENV }), () => [there]);
+  }, '`keys` must be in this stack\'s Region (eu-west-1): EventBridge sees only its own Region\'s CloudTrail events, got: alias/cmek/k in eu-central-1'],
+  ['deletion monitor: an alias ARN as a key', () => deletionMonitor(stack(), (s) => [kms.Key.fromKeyArn(s, 'Alias', ALIAS_ARN)]),
+    `\`keys\` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: ${ALIAS_ARN}`],
+  ['deletion monitor: an alias (kms.Alias.fromAliasName, a tokenized ARN)', () => deletionMonitor(stack(), (s) => [kms.Alias.fromAliasName(s, 'Alias', 'alias/cmek/k')]),
+    '`keys` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: alias/cmek/k'],
+  ['deletion monitor: a kms.Alias made in the stack', () => deletionMonitor(stack(), (s) => [new kms.Alias(s, 'Alias', { aliasName: 'alias/cmek/a', targetKey: key(s) })]),
+    '`keys` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: alias/cmek/a'],
+  ['deletion monitor: an alias added to a CmekKey', () => deletionMonitor(stack(), (s) => [key(s).key.addAlias('alias/cmek/b')]),
+    '`keys` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: alias/cmek/b'],
+  ['deletion monitor: alarmNamePrefix of 224 characters', () => deletionMonitor(stack(), () => [], { alarmNamePrefix: 'p'.repeat(224) }),
+    '`alarmNamePrefix` must be at most 223 characters (CloudWatch alarm names are at most 255, and `-KeyPolicyChangeOrCancelDeletion` is added), got: 224 characters'],
+  ['auditor: alarmNamePrefix of 236 characters', () => new KeyUsageAuditor(stack(), 'A', { alarmNamePrefix: 'p'.repeat(236) }),
+    '`alarmNamePrefix` must be at most 235 characters (CloudWatch alarm names are at most 255, and `-KeyUsageAuditErrors` is added), got: 236 characters'],
+];
+
+const LONG_ID = 'DeletionMonitorOfTheDataPlatform';
+const monitoringAtSynth: Array<[string, () => Stack, string[]]> = [
+  ['two deletion monitors share a 200-character prefix: the construct path added makes the names too long', () => {
+    const s = stack();
+    deletionMonitor(s, () => [], { alarmNamePrefix: 'p'.repeat(200), id: LONG_ID });
+    deletionMonitor(s, () => [], { alarmNamePrefix: 'p'.repeat(200), id: `${LONG_ID}2` });
+    return s;
+  }, [LONG_ID, `${LONG_ID}2`].map((id) => {
+    const name = `${'p'.repeat(200)}-${id}-KeyPolicyChangeOrCancelDeletion`;
+    return `alarm name ${JSON.stringify(name)} is ${name.length} characters, over CloudWatch's 255: its construct path was added to tell it from a monitor with the same prefix; give each a shorter \`alarmNamePrefix\` of its own`;
+  })],
+];
+
+const monitoringAccepted: Array<[string, () => void]> = [
+  ['deletion monitor: keys of its own account and Region, by CmekKey and by ARN', () => {
+    const s = stack();
+    const own = key(s);
+    const imported = `arn:aws:kms:eu-west-1:${OWNER}:key/${KEY_ID}`;
+    deletionMonitor(s, (x) => [own, kms.Key.fromKeyArn(x, 'Imported', imported)]);
+    expect(synthErrors(s)).toEqual([]);
+    Template.fromStack(s).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { detail: { resources: { ARN: [{ 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, imported] } } },
+    });
+  }],
+  ['deletion monitor in a stack without an environment: a key ARN of any Region passes (nothing to compare with)', () => {
+    const s = new Stack(new App(), 'S');
+    deletionMonitor(s, (x) => [kms.Key.fromKeyArn(x, 'Other', OTHER_REGION_ARN)]);
+    expect(synthErrors(s)).toEqual([]);
+  }],
+  ['alarm-name prefixes at the limit: the longest alarm names are exactly 255 characters', () => {
+    const s = stack();
+    deletionMonitor(s, () => [], { alarmNamePrefix: 'm'.repeat(223) });
+    new KeyUsageAuditor(s, 'A', { alarmNamePrefix: 'a'.repeat(235) });
+    expect(synthErrors(s)).toEqual([]);
+    const names = Object.values(Template.fromStack(s).findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    expect(names).toContain(`${'m'.repeat(223)}-KeyPolicyChangeOrCancelDeletion`);
+    expect(names).toContain(`${'a'.repeat(235)}-KeyUsageAuditErrors`);
+    expect(Math.max(...names.map((n) => n.length))).toBe(255);
+  }],
+];
+
+describe('monitoring inputs', () => {
+  test.each(monitoringAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
+    let thrown: Error | undefined;
+    try {
+      build();
+    } catch (e) {
+      thrown = e as Error;
+    }
+    expect(thrown?.message).toBe(message);
+    expect(message).not.toContain('\n');
+  });
+
+  test.each(monitoringAtSynth)('GIVEN %s WHEN synthesized THEN synthesis fails with exactly these lines', (_name, build, lines) => {
+    expect(synthErrors(build())).toEqual(lines);
+  });
+
+  test.each(monitoringAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
     check();
   });
 });

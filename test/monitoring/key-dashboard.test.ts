@@ -9,7 +9,7 @@ import { KeyUsageAuditor } from '../../src/monitoring/key-usage-auditor';
 import { resolveCfn } from '../support/cfn';
 import { nagApp } from '../support/nag';
 
-beforeAll(() => ensureLambdaBundle('src/monitoring/key-usage-auditor.lambda.ts'));
+beforeAll(() => ensureLambdaBundle('src/monitoring/runtime/key-usage-auditor.lambda.ts'));
 
 function body(template: Template): any {
   const [dash] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));

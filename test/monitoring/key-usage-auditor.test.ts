@@ -7,7 +7,7 @@ import { KeyUsageAuditor, KeyUsageAuditorProps } from '../../src/monitoring/key-
 import { nagApp } from '../support/nag';
 import { ensureLambdaBundle } from './support/bundle';
 
-beforeAll(() => ensureLambdaBundle('src/monitoring/key-usage-auditor.lambda.ts'));
+beforeAll(() => ensureLambdaBundle('src/monitoring/runtime/key-usage-auditor.lambda.ts'));
 
 function synth(props: KeyUsageAuditorProps = {}, build?: (s: Stack) => KeyUsageAuditorProps): Template {
   const app = nagApp();

@@ -11,7 +11,7 @@ import { resolveCfn } from '../support/cfn';
 import { nagApp } from '../support/nag';
 import { decide } from '../support/simulate';
 
-beforeAll(() => ensureLambdaBundle('src/monitoring/key-usage-auditor.lambda.ts'));
+beforeAll(() => ensureLambdaBundle('src/monitoring/runtime/key-usage-auditor.lambda.ts'));
 
 const OWNER = '999999999999';
 const OTHER = '444455556666';

@@ -13,7 +13,7 @@ const ROOT = path.join(__dirname, '..', '..');
 
 describe('monitoring templates', () => {
   test('GIVEN a monitor with its own trail, an auditor and a dashboard WHEN linted THEN cfn-lint and checkov report nothing unexplained', () => {
-    ensureLambdaBundle('src/monitoring/key-usage-auditor.lambda.ts');
+    ensureLambdaBundle('src/monitoring/runtime/key-usage-auditor.lambda.ts');
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-cmek-monitoring-'));
     const app = new App({ outdir });
     const stack = new Stack(app, 'Monitoring', { env: { account: '999999999999', region: 'eu-west-1' } });

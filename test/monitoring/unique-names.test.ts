@@ -7,7 +7,7 @@ import { KeyDeletionMonitor } from '../../src/monitoring/key-deletion-monitor';
 import { KeyUsageAuditor } from '../../src/monitoring/key-usage-auditor';
 import { nagApp } from '../support/nag';
 
-beforeAll(() => ensureLambdaBundle('src/monitoring/key-usage-auditor.lambda.ts'));
+beforeAll(() => ensureLambdaBundle('src/monitoring/runtime/key-usage-auditor.lambda.ts'));
 
 const ENV = { account: '999999999999', region: 'eu-west-1' };
 

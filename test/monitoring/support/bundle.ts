@@ -18,7 +18,7 @@ function stale(outfile: string): boolean {
   return !fs.existsSync(outfile) || fs.statSync(outfile).mtimeMs < newestSource();
 }
 
-/** `src/monitoring/key-usage-auditor.lambda.ts` → `assets/monitoring/key-usage-auditor.lambda/index.js`, as the bundle task does. */
+/** `src/monitoring/runtime/key-usage-auditor.lambda.ts` → `assets/monitoring/runtime/key-usage-auditor.lambda/index.js`, as the bundle task does. */
 export function ensureLambdaBundle(entry: string): string {
   const rel = path.relative(path.join(ROOT, 'src'), path.join(ROOT, entry)).replace(/\.ts$/, '');
   const outfile = path.join(ROOT, 'assets', rel, 'index.js');

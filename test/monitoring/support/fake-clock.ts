@@ -1,5 +1,5 @@
 // A virtual clock for the audit: sleeps resolve in time order as the test drives it, so seconds of rate limit run instantly.
-import type { AuditClock } from '../../../src/cli/audit-core';
+import type { AuditClock } from '../../../src/monitoring/runtime/rate-limit';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -9,48 +9,14 @@ import {
   ListResourceTagsCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import { normalizeAliasPrefix } from '../private/alias-prefix';
-
-export { normalizeAliasPrefix };
+import { RateLimiter, systemClock, withThrottlingRetry, type AuditClock } from './rate-limit';
+import { normalizeAliasPrefix } from '../../private/alias-prefix';
 
 /** GetKeyLastUsage began recording on this date: a key with no recorded use counts from here (or its creation). */
 export const TRACKING_START = new Date('2026-04-23T00:00:00Z');
 /** GetKeyLastUsage's request quota per account and region. */
 export const GET_KEY_LAST_USAGE_PER_SECOND = 5;
 const DAY_MS = 86_400_000;
-
-/** Time as the audit sees it: injected so tests run the rate limit and the back-off on a fake clock. */
-export interface AuditClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: AuditClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-/**
- * A rate limit by minimum interval between request starts (a token bucket of depth 1): at `rate` per second,
- * starts are at least 1000/rate ms apart, so no one-second window ever holds more than `rate` of them,
- * however many callers wait concurrently. Slots are reserved synchronously, so concurrent callers never share one.
- */
-export class RateLimiter {
-  private readonly intervalMs: number;
-  private nextSlot = -Infinity;
-
-  constructor(ratePerSecond: number, private readonly clock: AuditClock) {
-    if (!(ratePerSecond > 0)) throw new Error(`\`ratePerSecond\` must be a positive number, got: ${ratePerSecond}`);
-    this.intervalMs = 1000 / ratePerSecond;
-  }
-
-  async acquire(): Promise<void> {
-    const now = this.clock.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + this.intervalMs;
-    if (slot > now) await this.clock.sleep(slot - now);
-  }
-}
 
 /** One audited key. Dates are ISO 8601 strings so the report is the same in JSON and in memory. */
 export interface KeyUsage {
@@ -111,34 +77,6 @@ export function validateThresholdDays(value: unknown, source = 'thresholdDays'):
     throw new Error(`\`${source}\` must be an integer ≥ 1, got: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
   }
   return n;
-}
-
-function isThrottling(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
-  return (
-    e?.name === 'ThrottlingException' ||
-    e?.name === 'TooManyRequestsException' ||
-    e?.$retryable?.throttling === true ||
-    e?.$metadata?.httpStatusCode === 429
-  );
-}
-
-/** Retries throttled calls with exponential back-off (0.5 s, 1 s, 2 s, ... capped at 20 s); other errors pass through. */
-export async function withThrottlingRetry<T>(
-  call: () => Promise<T>,
-  clock: AuditClock,
-  maxAttempts: number,
-  limiter?: RateLimiter,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    if (limiter) await limiter.acquire();
-    try {
-      return await call();
-    } catch (err) {
-      if (!isThrottling(err) || attempt >= maxAttempts) throw err;
-      await clock.sleep(Math.min(20_000, 500 * 2 ** (attempt - 1)));
-    }
-  }
 }
 
 async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {

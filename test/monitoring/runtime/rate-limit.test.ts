@@ -1,6 +1,6 @@
 // The audit's rate limiter and throttling retry on a virtual clock: a rate, not a concurrency cap.
-import { FakeClock } from './support/fake-clock';
-import { RateLimiter, withThrottlingRetry } from '../../src/cli/audit-core';
+import { RateLimiter, withThrottlingRetry } from '../../../src/monitoring/runtime/rate-limit';
+import { FakeClock } from '../support/fake-clock';
 
 const T0 = new Date('2026-11-23T00:00:00Z');
 

@@ -9,8 +9,8 @@ import {
   ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import { FakeClock } from './support/fake-clock';
-import { handler } from '../../src/monitoring/key-usage-auditor.lambda';
+import { handler } from '../../../src/monitoring/runtime/key-usage-auditor.lambda';
+import { FakeClock } from '../support/fake-clock';
 
 const kms = mockClient(KMSClient);
 const cloudwatch = mockClient(CloudWatchClient);

@@ -1,7 +1,7 @@
 // Turns an audit report into CloudWatch metric data and publishes it within PutMetricData's limits.
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import type { AuditReport } from './audit-core';
-import { DAYS_SINCE_LAST_USE, KEY_ID_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../monitoring/metric-names';
+import type { AuditReport } from './usage-audit';
+import { DAYS_SINCE_LAST_USE, KEY_ID_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../../key/metric-names';
 
 /** PutMetricData accepts at most 1,000 metrics and 1 MB per request (CloudWatch API reference, PutMetricData). */
 export const MAX_METRICS_PER_REQUEST = 1000;

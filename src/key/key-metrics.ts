@@ -1,4 +1,4 @@
-// Metric factories for the key monitoring metrics; the names live in metric-names.ts, shared with the handler and the CLI.
+// Metric factories for a key's CloudWatch metrics; the names live in metric-names.ts, shared with the handler and the CLI.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import {

@@ -1,9 +1,10 @@
 // KeyUsageAuditor handler: audits the customer-managed keys of its account and region, publishes DaysSinceLastUse and UnusedKeyCount.
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from './metric-names';
-import { auditKeys, validateThresholdDays, type AuditClock } from '../cli/audit-core';
-import { publishAuditMetrics } from '../cli/audit-metrics';
+import { publishAuditMetrics } from './audit-metrics';
+import type { AuditClock } from './rate-limit';
+import { auditKeys, validateThresholdDays } from './usage-audit';
+import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../../key/metric-names';
 
 const kms = new KMSClient({});
 const cloudwatch = new CloudWatchClient({});

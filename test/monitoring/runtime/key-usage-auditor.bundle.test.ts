@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startKmsServer, type KmsServer } from '../cli/audit-kms-server';
-import { ensureLambdaBundle } from './support/bundle';
+import { startKmsServer, type KmsServer } from '../../cli/audit-kms-server';
+import { ensureLambdaBundle } from '../support/bundle';
 
 /**
  * Records CloudWatch PutMetricData requests as sent on the wire (JSON 1.0 protocol). moto 5.2.5 rejects the
@@ -33,7 +33,7 @@ describe('key-usage-auditor bundle', () => {
   let bundle: string;
 
   beforeAll(async () => {
-    bundle = ensureLambdaBundle('src/monitoring/key-usage-auditor.lambda.ts');
+    bundle = ensureLambdaBundle('src/monitoring/runtime/key-usage-auditor.lambda.ts');
     cloudwatch = await startCloudWatchRecorder();
     const ago = (d: number) => new Date(Date.now() - d * 86_400_000);
     kms = await startKmsServer(
