@@ -8,7 +8,7 @@ import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from './actions';
 import { DeletionGuardOptions, destroyConflict, registerGuard, resolveDeletionGuard } from './deletion-guard';
 import { bindGrantee, CmekGrantee } from './grantee';
 import { BoundGrantee, identityStatement, isOrganizationWide, keyPolicyStatements } from './grantee-statements';
-import { acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateDescription, validateRotationReason } from './key-checks';
+import { acknowledgeRotationOff, acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateDescription, validateRotationReason } from './key-checks';
 import { KeyMetrics } from './key-metrics';
 import {
   accountRootStatement,
@@ -23,7 +23,7 @@ import {
 import { deployedJsonBytes, keyPolicySizeProblem } from './policy-size';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { renderedResource } from '../private/rendered-resource';
-import { acknowledgeNag, skipCheckov } from '../private/suppressions';
+import { skipCheckov } from '../private/suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 /**
@@ -215,7 +215,7 @@ export class CmekKey extends Resource implements kms.IKey {
     this.key.addAlias(this.aliasName);
     this.keyArn = this.key.keyArn;
     this.keyId = this.key.keyId;
-    if (!enableKeyRotation) this.acknowledgeRotationOff(props.rotationDisabledReason!);
+    if (!enableKeyRotation) acknowledgeRotationOff(this, this.key, props.rotationDisabledReason!);
 
     for (const grantee of props.grantees ?? []) this.addGrantee(grantee);
     this.node.addValidation({ validate: () => this.validateFinalPolicy() });
@@ -376,11 +376,6 @@ export class CmekKey extends Resource implements kms.IKey {
       const deployer = resolveDeploymentRole(this, this.aliasName, props.deploymentRoleArn, '`deletionGuard.lockKeyPolicy`');
       this.policy.addStatements(policyLockStatement([deployer, ...(guard.policyAdminArns ?? [])]));
     }
-  }
-
-  private acknowledgeRotationOff(reason: string): void {
-    acknowledgeNag(this, { id: 'AwsSolutions-KMS5', reason });
-    skipCheckov(this.key, [{ id: 'CKV_AWS_7', reason }]);
   }
 
   /** The final key policy, after every grantee, bucket grant and addToResourcePolicy: resolved once, checked once. */

@@ -3,7 +3,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { synthesizerExecutionRoleArn } from '../private/deployment-role';
-import { acknowledgeNag } from '../private/suppressions';
+import { acknowledgeNag, skipCheckov } from '../private/suppressions';
 import { got, validatePattern } from '../private/validate';
 
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -17,6 +17,12 @@ export function validateRotationReason(enabled: boolean, reason: string | undefi
   if (enabled && reason !== undefined) {
     throw new Error(`\`rotationDisabledReason\` applies only with \`enableKeyRotation: false\`, got: ${got(reason)} with rotation on`);
   }
+}
+
+/** Rotation off, with its reason, as cdk-nag (KMS5) and checkov (CKV_AWS_7) read it. */
+export function acknowledgeRotationOff(scope: IConstruct, key: IConstruct, reason: string): void {
+  acknowledgeNag(scope, { id: 'AwsSolutions-KMS5', reason });
+  skipCheckov(key, [{ id: 'CKV_AWS_7', reason }]);
 }
 
 /**
