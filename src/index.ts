@@ -2,7 +2,8 @@
 export { CmekAction } from './key/actions';
 export { CmekGrantee, CmekGranteeOptions } from './key/grantee';
 export { DeletionGuardOptions } from './key/deletion-guard';
-export { CmekKey, CmekKeyOptions, CmekKeyProps } from './key/cmek-key';
+export { CmekKey } from './key/cmek-key';
+export { CmekKeyOptions, CmekKeyProps } from './key/cmek-key-props';
 export { CmekReplicaKey, CmekReplicaKeyProps } from './key/replica-key';
 export { CmekBucket, CmekBucketProps } from './bucket/cmek-bucket';
 export { CmekAccessLogsBucket, CmekAccessLogsBucketProps } from './bucket/access-logs-bucket';

@@ -1,6 +1,6 @@
 // A fleet tenant: its stable id, its (renameable) name, and the key settings it may override.
 import { Token } from 'aws-cdk-lib';
-import { CmekKeyOptions } from '../key/cmek-key';
+import { CmekKeyOptions } from '../key/cmek-key-props';
 import { got } from '../private/validate';
 
 /**

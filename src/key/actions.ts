@@ -56,6 +56,9 @@ export const IKEY_DECRYPT_ACTIONS: readonly string[] = ['kms:Decrypt'];
 /** What aws-cdk-lib's `IKey.grantEncrypt` grants. */
 export const IKEY_ENCRYPT_ACTIONS: readonly string[] = ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
 
+/** What AWS services need to attach a key to the persistent resources they encrypt (EBS, RDS …). */
+export const AWS_RESOURCE_GRANT_ACTIONS: readonly string[] = ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'];
+
 /** The actions the deletion guard denies while the key is in use. */
 export const DELETION_GUARD_ACTIONS: readonly string[] = ['kms:ScheduleKeyDeletion', 'kms:DisableKey'];
 

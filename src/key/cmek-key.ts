@@ -5,10 +5,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from './actions';
-import { DeletionGuardOptions, destroyConflict, registerGuard, resolveDeletionGuard } from './deletion-guard';
+import { CmekKeyProps } from './cmek-key-props';
+import { destroyConflict, registerGuard, resolveDeletionGuard } from './deletion-guard';
 import { bindGrantee, CmekGrantee } from './grantee';
 import { BoundGrantee, identityStatement, isOrganizationWide, keyPolicyStatements } from './grantee-statements';
-import { acknowledgeRotationOff, acknowledgeUsageWildcards, claimAlias, normalizeAlias, resolveDeploymentRole, validateDescription, validateRotationReason } from './key-checks';
+import { acknowledgeRotationOff, acknowledgeUsageWildcards, checkedAdditional, claimAlias, normalizeAlias, resolveDeploymentRole, validateDescription, validateRotationReason } from './key-checks';
 import { KeyMetrics } from './key-metrics';
 import {
   accountRootStatement,
@@ -25,113 +26,6 @@ import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { renderedResource } from '../private/rendered-resource';
 import { skipCheckov } from '../private/suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
-
-/**
- * The settings of a `CmekKey` other than its alias (shared with `CmekKeyFleet`).
- */
-export interface CmekKeyOptions {
-  /**
-   * A description of the key.
-   *
-   * @default - "Customer-managed key <alias>"
-   */
-  readonly description?: string;
-
-  /**
-   * Who may use the key, each as one key-policy statement.
-   *
-   * @default - no grantees (add them later with `addGrantee`)
-   */
-  readonly grantees?: CmekGrantee[];
-
-  /**
-   * Principals that administer the key (no cryptographic use), named in the key policy itself.
-   *
-   * @default - none beyond the account root
-   */
-  readonly admins?: iam.IPrincipal[];
-
-  /**
-   * Whether the account root keeps full access in the key policy, so that IAM policies in the account can
-   * delegate access and the key can never be locked out. Turning it off requires at least one `admins` entry.
-   *
-   * @default true
-   */
-  readonly allowAccountRootAccess?: boolean;
-
-  /**
-   * Whether KMS rotates the key material automatically. Turning it off needs `rotationDisabledReason`.
-   *
-   * @default true
-   */
-  readonly enableKeyRotation?: boolean;
-
-  /**
-   * Why rotation is off (Security Hub KMS.4 expects it on): required with `enableKeyRotation: false`, and
-   * recorded as the reason for the cdk-nag and checkov findings it causes.
-   *
-   * @default - none; rotation must stay on
-   */
-  readonly rotationDisabledReason?: string;
-
-  /**
-   * The IAM role CloudFormation creates and updates the key with. KMS refuses a key policy that would not let
-   * its creator call kms:PutKeyPolicy, so with `allowAccountRootAccess: false` (and with the guard's
-   * `lockKeyPolicy`) the policy names this role.
-   *
-   * @default - the CloudFormation execution role of the stack's synthesizer (`DefaultStackSynthesizer`'s
-   * `cdk-hnb659fds-cfn-exec-role-<account>-<region>`); synthesis fails where the synthesizer has none and the
-   * policy needs it
-   */
-  readonly deploymentRoleArn?: string;
-
-  /**
-   * How often the key material rotates, from 90 to 2560 days.
-   *
-   * @default Duration.days(365)
-   */
-  readonly rotationPeriod?: Duration;
-
-  /**
-   * The waiting period between scheduling deletion and deletion, from 7 to 30 days: the time anyone has to
-   * notice and cancel.
-   *
-   * @default Duration.days(30)
-   */
-  readonly pendingWindow?: Duration;
-
-  /**
-   * What happens to the key when it leaves the stack. `DESTROY` schedules deletion after `pendingWindow`.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Whether the key is a multi-Region primary key.
-   *
-   * @default false
-   */
-  readonly multiRegion?: boolean;
-
-  /**
-   * The deletion guard: deny ScheduleKeyDeletion and DisableKey while the key is in use.
-   *
-   * @default - on, holding while the key was used within 365 days, no exemptions
-   */
-  readonly deletionGuard?: DeletionGuardOptions;
-}
-
-/**
- * Properties of a `CmekKey`.
- */
-export interface CmekKeyProps extends CmekKeyOptions {
-  /**
-   * The key's alias. `alias/` is added when missing; the `alias/aws/` prefix is reserved by AWS.
-   * Letters, digits, `/`, `_` and `-`, at most 256 characters in all.
-   */
-  readonly alias: string;
-}
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
@@ -218,6 +112,7 @@ export class CmekKey extends Resource implements kms.IKey {
     if (!enableKeyRotation) acknowledgeRotationOff(this, this.key, props.rotationDisabledReason!);
 
     for (const grantee of props.grantees ?? []) this.addGrantee(grantee);
+    for (const statement of props.additionalStatements ?? []) this.policy.addStatements(checkedAdditional(statement, this.sids));
     this.node.addValidation({ validate: () => this.validateFinalPolicy() });
   }
 

@@ -1,6 +1,6 @@
 // Every statement one grantee causes: key policy, bucket policy, and the identity policy of a principal in another stack.
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { CmekAction } from './actions';
+import { AWS_RESOURCE_GRANT_ACTIONS, CmekAction } from './actions';
 
 /** Condition blocks as IAM writes them: operator → condition key → value(s). */
 export type Conditions = { [operator: string]: { [key: string]: unknown } };
@@ -24,6 +24,8 @@ export interface BoundGrantee {
   readonly sourceVpce: string[];
   /** Encryption-context conditions: cryptographic calls only (DescribeKey carries no context). */
   readonly contextConditions: Conditions;
+  /** Whether the grantee's AWS services may make grants for the resources they encrypt. */
+  readonly forAwsResources?: boolean;
   /** Set when the principal lives in another stack: granted through its account plus an identity policy. */
   readonly identityPrincipal?: iam.IPrincipal;
 }
@@ -45,6 +47,13 @@ export function keyPolicyStatements(grantee: BoundGrantee): iam.PolicyStatement[
   const cryptoActions = splitDescribe ? grantee.actions.filter((a) => a !== CmekAction.DESCRIBE_KEY) : grantee.actions;
   const statements = [statement(sid, grantee.principal, cryptoActions, ['*'], conditions)];
   if (splitDescribe) statements.push(statement(`${sid}Describe`, grantee.principal, [CmekAction.DESCRIBE_KEY], ['*'], describeConditions));
+  if (grantee.forAwsResources) {
+    // As KMS's default key policy writes it: only grants an AWS service makes for a resource it encrypts. The VPC
+    // endpoint condition is left out: the service, not the grantee's network, calls KMS.
+    const via: Conditions = grantee.viaServices.length > 0 ? { StringEquals: { 'kms:ViaService': grantee.viaServices } } : {};
+    statements.push(statement(`${sid}AwsResources`, grantee.principal, [...AWS_RESOURCE_GRANT_ACTIONS], ['*'],
+      merge(grantee.principalConditions, via, { Bool: { 'kms:GrantIsForAWSResource': 'true' } })));
+  }
   return statements;
 }
 

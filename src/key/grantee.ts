@@ -3,7 +3,7 @@ import { Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { CMEK_USAGE_ACTIONS, CmekAction } from './actions';
-import { BoundGrantee, Conditions, GranteeKind } from './grantee-statements';
+import { BoundGrantee, Conditions, GranteeKind, merge } from './grantee-statements';
 import { principalProblem } from '../private/policy-check';
 import { got, validateAccountId, validateFixedConditionValue, validatePattern } from '../private/validate';
 
@@ -57,6 +57,25 @@ export interface CmekGranteeOptions {
    * @default - any network path
    */
   readonly sourceVpce?: string[];
+
+  /**
+   * Also let the grantee's AWS services (EBS, RDS, Auto Scaling …) make KMS grants on the key for the persistent
+   * resources they encrypt: `kms:CreateGrant`, `kms:ListGrants` and `kms:RevokeGrant`, only while
+   * `kms:GrantIsForAWSResource` is true (and only through `viaServices` when given). A grant the grantee makes
+   * directly is still refused. Not for `CmekGrantee.organization()`: an AWS service acting for any principal of an
+   * organization would reach every account in it.
+   *
+   * @default false
+   */
+  readonly forAwsResources?: boolean;
+
+  /**
+   * For a service principal: the account whose resources the service may use the key for (`aws:SourceAccount`),
+   * the confused-deputy protection AWS recommends where the service sends it.
+   *
+   * @default - no source-account condition (the service's own documented key policy may not carry one)
+   */
+  readonly sourceAccount?: string;
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -164,8 +183,11 @@ export class CmekGrantee {
   /** The conditions and name this grantee was made with. */
   public readonly options: CmekGranteeOptions;
 
+  private readonly kind: GranteeKind;
+
   private constructor(spec: GranteeSpec, derivedName: string | undefined, options: CmekGranteeOptions) {
     this.options = options;
+    this.kind = spec.kind;
     this.name = pascalName(options.name ?? derivedName ?? '');
     this.actions = options.actions ?? [...CMEK_USAGE_ACTIONS];
     this.validateName(options.name ?? derivedName ?? '');
@@ -216,6 +238,15 @@ export class CmekGrantee {
     for (const k of o.requireEncryptionContextKeys ?? []) {
       validateFixedConditionValue('requireEncryptionContextKeys', k);
     }
+    if (o.sourceAccount !== undefined) {
+      if (this.kind !== 'service') {
+        throw new Error(`\`sourceAccount\` applies only to CmekGrantee.servicePrincipal() (aws:SourceAccount is set by AWS services), got: ${got(o.sourceAccount)} for ${this.kind} grantee ${this.name}`);
+      }
+      validateAccountId('sourceAccount', o.sourceAccount);
+    }
+    if (o.forAwsResources && this.kind === 'organization') {
+      throw new Error(`\`forAwsResources\` is not for an organization grantee (AWS services could then make grants for every principal of it), got: true for ${this.name}`);
+    }
     for (const v of o.sourceVpce ?? []) {
       validatePattern('sourceVpce', v, VPCE_ID, 'a VPC endpoint id such as vpce-0a1b2c3d4e5f67890');
     }
@@ -245,10 +276,13 @@ export function bindGrantee(grantee: CmekGrantee, scope: IConstruct): BoundGrant
     kind: spec.kind,
     name: grantee.name,
     actions: [...grantee.actions],
-    principalConditions: spec.principalConditions,
+    principalConditions: o.sourceAccount !== undefined
+      ? merge(spec.principalConditions, { StringEquals: { 'aws:SourceAccount': o.sourceAccount } })
+      : spec.principalConditions,
     viaServices: o.viaServices ?? [],
     sourceVpce: o.sourceVpce ?? [],
     contextConditions: contextConditions(o),
+    forAwsResources: o.forAwsResources ?? false,
   };
   if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
     // An imported role or user names itself by a literal ARN: use it (no cross-stack reference, and the account is

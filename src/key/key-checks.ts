@@ -19,6 +19,22 @@ export function validateRotationReason(enabled: boolean, reason: string | undefi
   }
 }
 
+/** A user statement for the key policy, with a Sid of its own that no other statement has; records the Sid. */
+export function checkedAdditional(statement: iam.PolicyStatement, sids: Set<string>): iam.PolicyStatement {
+  const sid = statement.sid;
+  if (sid === undefined || Token.isUnresolved(sid) || sid.length === 0) {
+    throw new Error('`additionalStatements` entries each need a literal `sid` (tools and people find statements by it), got: a statement without one');
+  }
+  if (/^cmek/i.test(sid)) {
+    throw new Error(`\`additionalStatements\` sids must not start with Cmek, which the library's own statements use, got: ${got(sid)}`);
+  }
+  if (sids.has(sid)) {
+    throw new Error(`\`additionalStatements\` sids must be unique in the key policy, got: ${got(sid)} twice`);
+  }
+  sids.add(sid);
+  return statement;
+}
+
 /** Rotation off, with its reason, as cdk-nag (KMS5) and checkov (CKV_AWS_7) read it. */
 export function acknowledgeRotationOff(scope: IConstruct, key: IConstruct, reason: string): void {
   acknowledgeNag(scope, { id: 'AwsSolutions-KMS5', reason });
