@@ -428,7 +428,7 @@ function endToEndSection(e: EnvelopeResult['endToEnd']): string {
 function footprintSection(f: FootprintResult): string {
   let md = '## Handler footprint\n\n';
   md += `Minified bundles built by the project's \`bundle:envelope/*\` commands; cold \`require\` = median of ${f.samples} fresh \`node\` processes, timed around the \`require\` alone. `;
-  md += 'The envelope handler\'s Lambda asset is the `assets/envelope/` directory: the handler and the SDK bundle (`envelope-sdk.lambda/index.js`) it loads on its first request, so a cold invocation pays for both; ';
+  md += 'The envelope handler\'s Lambda asset is the `assets/envelope/runtime/` directory: the handler and the SDK bundle (`envelope-sdk.lambda/index.js`) it loads on its first request, so a cold invocation pays for both; ';
   md += 'the `AwsCustomResource` handler loads its SDK client from the Lambda runtime on first use instead, approximated here by the unbundled `@aws-sdk/client-kms` from node_modules.\n\n';
   md += table(
     ['bundle', 'bytes', 'gzip', 'cold require ms'],

@@ -17,7 +17,7 @@ import {
   S3_USER_METADATA_MAX_BYTES,
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
-import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES } from './protocol';
+import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES, sourceSpecOf } from './contract';
 import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 import { got } from '../private/validate';
@@ -122,7 +122,7 @@ export class EnvelopeEncryptedObject extends Construct {
       KeyArn: props.key.keyArn,
       Format: format,
       EncryptionContext: context,
-      Source: source.spec,
+      Source: sourceSpecOf(source.spec),
       ContentType: props.contentType,
       // Read once synthesis has applied every removal policy (prop, applyRemovalPolicy, aspects).
       Retain: Lazy.string({ produce: () => String(keepsData(cfn!)) }),
@@ -130,7 +130,7 @@ export class EnvelopeEncryptedObject extends Construct {
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CmekEnvelopeObject',
-      properties: properties as unknown as Record<string, unknown>,
+      properties: { ...properties },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     cfn = resource.node.defaultChild as CfnResource;
@@ -278,7 +278,7 @@ class EnvelopeProvider extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       // The asset holds the handler and, beside it, the SDK bundle it loads on first use.
-      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'envelope')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'envelope', 'runtime')),
       handler: 'envelope.lambda/index.handler',
       role,
       logGroup,

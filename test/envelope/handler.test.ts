@@ -15,8 +15,8 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { bufferSink } from './support';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
-import { EnvelopeProperties, parsePhysicalId, physicalId } from '../../src/envelope/protocol';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
+import { EnvelopeProperties, parsePhysicalId, physicalId } from '../../src/envelope/contract';
 import { decryptBody } from '../../src/envelope/reader';
 
 process.env.AWS_REGION = 'eu-west-1';

@@ -8,7 +8,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { decryptObject } from '../../src/cli/decrypt';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { FormatVersion } from '../../src/envelope/format';
 import { Emulator, LOCAL_AWS, REPO_ROOT, startMoto } from '../support/moto';
 

@@ -16,8 +16,8 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { IConstruct } from 'constructs';
 import { EnvelopeEncryptedObject } from '../../src/envelope/envelope-encrypted-object';
 import { EnvelopeSource } from '../../src/envelope/envelope-source';
-import { handler, HandlerResponse, useClients } from '../../src/envelope/envelope.lambda';
-import { EnvelopeProperties, parsePhysicalId } from '../../src/envelope/protocol';
+import { handler, HandlerResponse, useClients } from '../../src/envelope/runtime/envelope.lambda';
+import { EnvelopeProperties, parsePhysicalId } from '../../src/envelope/contract';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 
 jest.setTimeout(300_000);
