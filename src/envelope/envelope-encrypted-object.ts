@@ -18,6 +18,7 @@ import {
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
 import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES, sourceSpecOf } from './contract';
+import { claimObjectKey } from './unique-object-key';
 import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';
 import { got } from '../private/validate';
@@ -109,6 +110,7 @@ export class EnvelopeEncryptedObject extends Construct {
     this.validateObjectKey(props.objectKey);
     this.validateEncryptionContext(context);
     this.validateMetadataSize(format, context);
+    claimObjectKey(this, props.bucket, props.objectKey);
 
     const provider = EnvelopeProvider.of(this);
     const source = props.source.bind(this);

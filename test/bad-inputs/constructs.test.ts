@@ -1,10 +1,11 @@
 // Bad and edge construct inputs, one row each: the exact refusal (at the call or at synth), or the exact template it must give.
-import { App, Aspects, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Aws, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
-import { CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekReplicaKey, KeyUsageAuditor } from '../../src';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekReplicaKey, EnvelopeEncryptedObject, EnvelopeSource, KeyUsageAuditor } from '../../src';
 
 const OWNER = '999999999999';
 const VENDOR = '111122223333';
@@ -48,6 +49,25 @@ class DeleteEverything implements IAspect {
     if (node instanceof CfnResource) node.cfnOptions.deletionPolicy = CfnDeletionPolicy.DELETE;
   }
 }
+
+/** An envelope-encrypted object of `s` at `bucket`/`objectKey`, under a key of its own stack. */
+function envelopeObject(s: Stack, id: string, bucket: s3.IBucket, objectKey: string, source = EnvelopeSource.randomBytes(32)): EnvelopeEncryptedObject {
+  const k = (s.node.tryFindChild('K') as CmekKey | undefined) ?? key(s);
+  return new EnvelopeEncryptedObject(s, id, { bucket, objectKey, key: k, source });
+}
+
+/** A source that says its type itself, as a subclass of EnvelopeSource may. */
+class SpecSource extends EnvelopeSource {
+  constructor(private readonly spec: { type: string; id?: string }) {
+    super();
+  }
+  public bind() {
+    return { spec: this.spec, statements: [] };
+  }
+}
+
+const UNIQUE_KEY = (a: string, b: string, key: string, where: string) =>
+  `\`objectKey\` must be unique per bucket: ${a} and ${b} both write ${JSON.stringify(key)} to ${where}, so each would overwrite the other's object and delete it on removal: give each a distinct \`objectKey\``;
 
 /** Refused where it is written: the exact message. */
 const atCall: Array<[string, () => unknown, string]> = [
@@ -188,6 +208,35 @@ const atCall: Array<[string, () => unknown, string]> = [
     new CmekReplicaKey(new Stack(app, 'R', { env: ENV }), 'R', { primary });
   }, 'a CmekReplicaKey must be in another region than its primary, got: "eu-west-1" for both'],
   ['auditor: threshold 0 days', () => new KeyUsageAuditor(stack(), 'A', { thresholdDays: 0 }), '`thresholdDays` must be an integer ≥ 1, got: 0'],
+  ['envelope: two objects at one key of one CmekBucket', () => {
+    const s = stack();
+    const b = new CmekBucket(s, 'B', { keyAlias: 'cmek/b' });
+    envelopeObject(s, 'One', b.bucket, 'app/config.json');
+    envelopeObject(s, 'Two', b.bucket, 'app/config.json', EnvelopeSource.fromInlineText('x'));
+  }, UNIQUE_KEY('S/Two', 'S/One', 'app/config.json', 'the same bucket')],
+  ['envelope: two stacks writing one key of one imported bucket name', () => {
+    const app = new App();
+    const a = new Stack(app, 'A', { env: ENV });
+    const b = new Stack(app, 'B', { env: ENV });
+    envelopeObject(a, 'One', s3.Bucket.fromBucketName(a, 'Shared', 'shared-bucket'), 'seed/key.bin');
+    envelopeObject(b, 'Two', s3.Bucket.fromBucketName(b, 'Shared', 'shared-bucket'), 'seed/key.bin');
+  }, UNIQUE_KEY('B/Two', 'A/One', 'seed/key.bin', 'bucket "shared-bucket"')],
+  ['envelope: a second stack writing the key of another stack\'s CmekBucket', () => {
+    const app = new App();
+    const a = new Stack(app, 'A', { env: ENV });
+    const b = new Stack(app, 'B', { env: ENV });
+    const bucket = new CmekBucket(a, 'B', { keyAlias: 'cmek/b' }).bucket;
+    envelopeObject(a, 'One', bucket, 'k');
+    envelopeObject(b, 'Two', bucket, 'k');
+  }, UNIQUE_KEY('B/Two', 'A/One', 'k', 'the same bucket')],
+  ['envelope: a source of a type the handler does not read', () => {
+    const s = stack();
+    envelopeObject(s, 'O', new CmekBucket(s, 'B', { keyAlias: 'cmek/b' }).bucket, 'k', new SpecSource({ type: 'ftp' }));
+  }, '`source.type` must be one of asset, secret, ssm, inline, random, got: "ftp"'],
+  ['envelope: a secret source without an id', () => {
+    const s = stack();
+    envelopeObject(s, 'O', new CmekBucket(s, 'B', { keyAlias: 'cmek/b' }).bucket, 'k', new SpecSource({ type: 'secret' }));
+  }, '`source.id` must be a string for a source of type "secret", got: nothing'],
 ];
 
 /** Accepted at the call, refused at synth (the final policy, the final removal policy): the exact lines. */
@@ -467,6 +516,29 @@ const accepted: Array<[string, () => void]> = [
     new CmekKey(s, 'A', { alias: 'cmek/a', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
     new CmekKey(s, 'B', { alias: 'cmek/b', grantees: [CmekGrantee.account(VENDOR, { name: 'acme' })] });
     expect(synthErrors(s)).toEqual([]);
+  }],
+  ['envelope: one key in two buckets, two keys in one bucket', () => {
+    const s = stack();
+    const one = new CmekBucket(s, 'B1', { keyAlias: 'cmek/b1' }).bucket;
+    const two = new CmekBucket(s, 'B2', { keyAlias: 'cmek/b2' }).bucket;
+    envelopeObject(s, 'A', one, 'same');
+    envelopeObject(s, 'B', two, 'same');
+    envelopeObject(s, 'C', one, 'other');
+    expect(synthErrors(s)).toEqual([]);
+    const keys = Object.values(Template.fromStack(s).findResources('Custom::CmekEnvelopeObject')).map((r) => r.Properties.ObjectKey);
+    expect(keys).toEqual(['same', 'same', 'other']);
+  }],
+  ['envelope: one key of a bucket named by a region token, in two regions', () => {
+    const app = new App();
+    const stacks = ['eu-west-1', 'eu-central-1'].map((region) => new Stack(app, region, { env: { account: OWNER, region } }));
+    for (const s of stacks) envelopeObject(s, 'O', s3.Bucket.fromBucketName(s, 'Data', `data-${Aws.REGION}`), 'seed.bin');
+    expect(synthErrors(stacks[0])).toEqual([]);
+    for (const s of stacks) {
+      Template.fromStack(s).hasResourceProperties('Custom::CmekEnvelopeObject', {
+        Bucket: { 'Fn::Join': ['', ['data-', { Ref: 'AWS::Region' }]] },
+        ObjectKey: 'seed.bin',
+      });
+    }
   }],
 ];
 
