@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES, sourceSpecOf } from './contract';
 import { EnvelopeSource } from './envelope-source';
 import {
   CEK_ALG_CONTEXT_VALUE,
@@ -17,7 +18,6 @@ import {
   S3_USER_METADATA_MAX_BYTES,
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
-import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES, sourceSpecOf } from './contract';
 import { claimObjectKey } from './unique-object-key';
 import { acknowledgeNag, nagValue } from '../private/nag';
 import { ignoreCfnLint, skipCheckov } from '../private/template-suppressions';

@@ -3,8 +3,8 @@ import { App, Aspects, Aws, CfnDeletionPolicy, CfnResource, CliCredentialsStackS
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { IConstruct } from 'constructs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
 import { CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekReplicaKey, EnvelopeEncryptedObject, EnvelopeSource, KeyUsageAuditor } from '../../src';
 
 const OWNER = '999999999999';
@@ -51,7 +51,7 @@ class DeleteEverything implements IAspect {
 }
 
 /** An envelope-encrypted object of `s` at `bucket`/`objectKey`, under a key of its own stack. */
-function envelopeObject(s: Stack, id: string, bucket: s3.IBucket, objectKey: string, source = EnvelopeSource.randomBytes(32)): EnvelopeEncryptedObject {
+function envelopeObject(s: Stack, id: string, bucket: s3.IBucket, objectKey: string, source = EnvelopeSource.randomBytes(32)) {
   const k = (s.node.tryFindChild('K') as CmekKey | undefined) ?? key(s);
   return new EnvelopeEncryptedObject(s, id, { bucket, objectKey, key: k, source });
 }
@@ -66,8 +66,8 @@ class SpecSource extends EnvelopeSource {
   }
 }
 
-const UNIQUE_KEY = (a: string, b: string, key: string, where: string) =>
-  `\`objectKey\` must be unique per bucket: ${a} and ${b} both write ${JSON.stringify(key)} to ${where}, so each would overwrite the other's object and delete it on removal: give each a distinct \`objectKey\``;
+const UNIQUE_KEY = (a: string, b: string, objectKey: string, where: string) =>
+  `\`objectKey\` must be unique per bucket: ${a} and ${b} both write ${JSON.stringify(objectKey)} to ${where}, so each would overwrite the other's object and delete it on removal: give each a distinct \`objectKey\``;
 
 /** Refused where it is written: the exact message. */
 const atCall: Array<[string, () => unknown, string]> = [
