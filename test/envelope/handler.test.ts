@@ -16,8 +16,8 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { bufferSink } from './support';
 import { EnvelopeProperties, parsePhysicalId, physicalId } from '../../src/envelope/contract';
-import { decryptBody } from '../../src/envelope/reader';
 import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
+import { decryptBody } from '../../src/envelope/runtime/reader';
 
 process.env.AWS_REGION = 'eu-west-1';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-1111-1111-1111-111111111111';
