@@ -10,37 +10,37 @@ export interface EnvelopeSourceSpec {
   /** The source type: `asset`, `secret`, `ssm`, `inline` or `random`. */
   readonly type: string;
   /**
-   * asset: the bucket holding the plaintext.
+   * The bucket holding the plaintext (asset).
    *
    * @default - none (only asset sources have one)
    */
   readonly bucket?: string;
   /**
-   * asset: the object key of the plaintext.
+   * The object key of the plaintext (asset).
    *
    * @default - none (only asset sources have one)
    */
   readonly key?: string;
   /**
-   * secret: the secret's name or ARN; ssm: the parameter name.
+   * The secret's name or ARN (secret), or the parameter name (ssm).
    *
    * @default - none (only secret and ssm sources have one)
    */
   readonly id?: string;
   /**
-   * secret: the field of a JSON `SecretString` to encrypt.
+   * The field of a JSON `SecretString` to encrypt (secret).
    *
    * @default - the whole secret value
    */
   readonly field?: string;
   /**
-   * inline: the (non-secret) text.
+   * The text, which is not secret (inline).
    *
    * @default - none (only inline sources have one)
    */
   readonly text?: string;
   /**
-   * random: how many bytes, as a decimal string.
+   * How many bytes, as a decimal string (random).
    *
    * @default - none (only random sources have one)
    */
