@@ -238,6 +238,15 @@ describe('envelope handler', () => {
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
   });
 
+  test('GIVEN previous properties that no longer parse WHEN Update THEN the object is written anew, not re-keyed from them', async () => {
+    await handler(event('Update', props({ KeyArn: KEY_ARN_2 }), {
+      OldResourceProperties: { ...props(), KeyArn: 'alias/aws/s3' },
+      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'aa', marker: 'm0' }),
+    }));
+    expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+
   test('GIVEN a versioned object this resource wrote WHEN Delete THEN only that version is deleted', async () => {
     s3.on(DeleteObjectCommand).resolves({});
     const id = physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v7', etag: '"e"', sha256: 'aa', marker: 'm0' });
