@@ -370,7 +370,7 @@ function profileSection(p: ProfileResult): string {
 function envelopeSection(e: EnvelopeResult): string {
   let md = '## Envelope: streaming encrypt (data key supplied, no network)\n\n';
   md += `Plaintext is generated as a stream of ${e.chunkBytes / 1024} KiB chunks (no buffer of the object's size) and the ciphertext is counted and dropped. `;
-  md += '"Ours" is `createEncryption()` from `src/envelope/format.ts`, the transform the handler pipes the source through: AES-256-GCM, plus the SHA-256 of the stored body it reports as `ciphertextSha256`, hashed on a worker thread beside the cipher (chunks move there and back without a copy). ';
+  md += '"Ours" is `createEncryption()` from `src/envelope/format/`, the transform the handler pipes the source through: AES-256-GCM, plus the SHA-256 of the stored body it reports as `ciphertextSha256`, hashed on a worker thread beside the cipher (chunks move there and back without a copy). ';
   md += '"Bare" is `node:crypto` AES-256-GCM on each chunk and nothing else (the ceiling); "SHA-256 alone" hashes the same bytes without encrypting. ';
   md += `The AWS Encryption SDK (\`@aws-crypto/client-node\`, raw AES keyring, 4 KiB frames) runs with its default suite (key commitment + ECDSA P-384 signature) and with the unsigned committing suite, up to ${sizeLabel(e.esdkMaxBytes)} only: at its speed here 1 GiB would take most of a minute per run. `;
   md += 'Small objects are repeated so that each figure covers ≥ 64 MiB; each cell is the median of the runs, each run in a fresh process after a warm-up; peak RSS is the process maximum.\n\n';

@@ -9,7 +9,7 @@ import { openSource } from './sources';
 import { EnvelopeProperties, REQUEST_MARKER_KEY, WrittenObject } from '../contract';
 
 const PART_SIZE = 8 * 1024 * 1024;
-/** AES-GCM can encrypt at most this much under one key (format.ts GCM_MAX_CONTENT_BYTES, without loading it). */
+/** AES-GCM can encrypt at most this much under one key (GCM_MAX_CONTENT_BYTES of format/suites.ts, without loading it). */
 const GCM_MAX_CONTENT_BYTES = 2 ** 36 - 32;
 
 /**
