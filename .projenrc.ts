@@ -59,7 +59,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // Runtime code (Lambda handlers and what only they and the CLI run, in each area's `runtime/` folder) and the CLI
   // are bundled by esbuild, not compiled by jsii.
-  excludeTypescript: ['src/**/runtime/**', 'src/cli/**', 'src/**/*.lambda.ts'],
+  excludeTypescript: ['src/**/runtime/**', 'src/cli/**'],
   // Handlers are bundled below (projen's auto-discovery cannot minify).
   lambdaAutoDiscover: false,
 
@@ -131,7 +131,7 @@ const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
 eslintrc.addDeletionOverride('parserOptions.projectService');
 eslintrc.addOverride('parserOptions.project', `./${tsconfigLint.fileName}`);
 // Code that is bundled (handlers, CLI) or never shipped may import devDependencies.
-for (const pattern of ['examples/**', 'integ/**', 'bench/**', 'scripts/**', 'src/**/runtime/**', 'src/**/*.lambda.ts', 'src/cli/**']) {
+for (const pattern of ['examples/**', 'integ/**', 'bench/**', 'scripts/**', 'src/**/runtime/**', 'src/cli/**']) {
   project.eslint?.allowDevDeps(pattern);
 }
 project.eslint?.addLintPattern('examples');

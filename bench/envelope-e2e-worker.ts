@@ -11,7 +11,7 @@ import { emitResult, HANDLER, HANDLER_SDK as SDK, MiB } from './support';
 import { createEncryption } from '../src/envelope/format';
 import { LOCAL_AWS, startMoto } from '../test/support/moto';
 
-/** The handler's multipart settings (src/envelope/envelope.lambda.ts): the upload stage alone uses the same. */
+/** The handler's multipart settings (src/envelope/runtime/write.ts): the upload stage alone uses the same. */
 const PART_SIZE = 8 * MiB;
 const QUEUE_SIZE = 2;
 const CHUNK = 64 * 1024;

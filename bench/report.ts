@@ -370,7 +370,7 @@ function profileSection(p: ProfileResult): string {
 function envelopeSection(e: EnvelopeResult): string {
   let md = '## Envelope: streaming encrypt (data key supplied, no network)\n\n';
   md += `Plaintext is generated as a stream of ${e.chunkBytes / 1024} KiB chunks (no buffer of the object's size) and the ciphertext is counted and dropped. `;
-  md += '"Ours" is `createEncryption()` from `src/envelope/format.ts`, the transform the handler pipes the source through: AES-256-GCM, plus the SHA-256 of the stored body it reports as `ciphertextSha256`, hashed on a worker thread beside the cipher (chunks move there and back without a copy). ';
+  md += '"Ours" is `createEncryption()` from `src/envelope/format/`, the transform the handler pipes the source through: AES-256-GCM, plus the SHA-256 of the stored body it reports as `ciphertextSha256`, hashed on a worker thread beside the cipher (chunks move there and back without a copy). ';
   md += '"Bare" is `node:crypto` AES-256-GCM on each chunk and nothing else (the ceiling); "SHA-256 alone" hashes the same bytes without encrypting. ';
   md += `The AWS Encryption SDK (\`@aws-crypto/client-node\`, raw AES keyring, 4 KiB frames) runs with its default suite (key commitment + ECDSA P-384 signature) and with the unsigned committing suite, up to ${sizeLabel(e.esdkMaxBytes)} only: at its speed here 1 GiB would take most of a minute per run. `;
   md += 'Small objects are repeated so that each figure covers ≥ 64 MiB; each cell is the median of the runs, each run in a fresh process after a warm-up; peak RSS is the process maximum.\n\n';
@@ -428,7 +428,7 @@ function endToEndSection(e: EnvelopeResult['endToEnd']): string {
 function footprintSection(f: FootprintResult): string {
   let md = '## Handler footprint\n\n';
   md += `Minified bundles built by the project's \`bundle:envelope/*\` commands; cold \`require\` = median of ${f.samples} fresh \`node\` processes, timed around the \`require\` alone. `;
-  md += 'The envelope handler\'s Lambda asset is the `assets/envelope/` directory: the handler and the SDK bundle (`envelope-sdk.lambda/index.js`) it loads on its first request, so a cold invocation pays for both; ';
+  md += 'The envelope handler\'s Lambda asset is the `assets/envelope/runtime/` directory: the handler and the SDK bundle (`envelope-sdk.lambda/index.js`) it loads on its first request, so a cold invocation pays for both; ';
   md += 'the `AwsCustomResource` handler loads its SDK client from the Lambda runtime on first use instead, approximated here by the unbundled `@aws-sdk/client-kms` from node_modules.\n\n';
   md += table(
     ['bundle', 'bytes', 'gzip', 'cold require ms'],

@@ -347,7 +347,7 @@ function buildHandlerBundles(): string[] {
   }
   return built;
 }
-const SDK_ENTRY = path.join('src', 'envelope', 'envelope-sdk.lambda.ts');
+const SDK_ENTRY = path.join('src', 'envelope', 'runtime', 'envelope-sdk.lambda.ts');
 const AWS_CUSTOM_RESOURCE = path.join(
   ROOT, 'node_modules', 'aws-cdk-lib', 'custom-resource-handlers', 'dist', 'custom-resources', 'aws-custom-resource-handler', 'index.js',
 );

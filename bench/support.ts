@@ -15,8 +15,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
  * with the project's own bundle commands, so that nothing rebuilding `assets/` meanwhile changes what is measured.
  */
 export const BENCH_ASSETS = path.join(BUILD_DIR, 'assets');
-export const HANDLER = path.join(BENCH_ASSETS, 'envelope', 'envelope.lambda', 'index.js');
-export const HANDLER_SDK = path.join(BENCH_ASSETS, 'envelope', 'envelope-sdk.lambda', 'index.js');
+export const HANDLER = path.join(BENCH_ASSETS, 'envelope', 'runtime', 'envelope.lambda', 'index.js');
+export const HANDLER_SDK = path.join(BENCH_ASSETS, 'envelope', 'runtime', 'envelope-sdk.lambda', 'index.js');
 
 /** A child process reports its measurement as one prefixed JSON line on stdout. */
 export function emitResult(result: object): void {

@@ -8,7 +8,7 @@ import { checkConnection } from './args';
 import { CliError, EXIT, EXIT_CODES_HELP, oneLine, UsageError, quote } from './exit';
 import { checkOutputPath, installSignalCleanup, MemorySink, PendingFile } from './safe-output';
 import { EnvelopeFormatError, FormatVersion, RESERVED_CMK_CONTEXT_KEY } from '../envelope/format';
-import { decryptBody } from '../envelope/reader';
+import { decryptBody } from '../envelope/runtime/reader';
 
 /** Without `--out`, plaintext is held in memory until verified: objects larger than this need `--out`. */
 export const STDOUT_MAX_BYTES = 64 * 1024 * 1024;

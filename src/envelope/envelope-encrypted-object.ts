@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES, sourceSpecOf } from './contract';
 import { EnvelopeSource } from './envelope-source';
 import {
   CEK_ALG_CONTEXT_VALUE,
@@ -17,7 +18,7 @@ import {
   S3_USER_METADATA_MAX_BYTES,
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
-import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES } from './protocol';
+import { claimObjectKey } from './unique-object-key';
 import { createOwnedFunction, functionCheckovSkips, ignoreFunctionCfnLint, OwnedFunctionReasons } from '../private/owned-function';
 import { acknowledgeNag, nagValue, skipCheckov } from '../private/suppressions';
 import { got } from '../private/validate';
@@ -109,6 +110,7 @@ export class EnvelopeEncryptedObject extends Construct {
     this.validateObjectKey(props.objectKey);
     this.validateEncryptionContext(context);
     this.validateMetadataSize(format, context);
+    claimObjectKey(this, props.bucket, props.objectKey);
 
     const provider = EnvelopeProvider.of(this);
     const source = props.source.bind(this);
@@ -122,7 +124,7 @@ export class EnvelopeEncryptedObject extends Construct {
       KeyArn: props.key.keyArn,
       Format: format,
       EncryptionContext: context,
-      Source: source.spec,
+      Source: sourceSpecOf(source.spec),
       ContentType: props.contentType,
       // Read once synthesis has applied every removal policy (prop, applyRemovalPolicy, aspects).
       Retain: Lazy.string({ produce: () => String(keepsData(cfn!)) }),
@@ -130,7 +132,7 @@ export class EnvelopeEncryptedObject extends Construct {
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CmekEnvelopeObject',
-      properties: properties as unknown as Record<string, unknown>,
+      properties: { ...properties },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     cfn = resource.node.defaultChild as CfnResource;
@@ -282,7 +284,7 @@ class EnvelopeProvider extends Construct {
       roleDescription: 'cdk-cmek EnvelopeEncryptedObject handler',
       description: 'cdk-cmek: writes envelope-encrypted S3 objects (S3 Encryption Client format)',
       // The asset holds the handler and, beside it, the SDK bundle it loads on first use.
-      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'envelope')),
+      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'envelope', 'runtime')),
       handler: 'envelope.lambda/index.handler',
       memorySize: 1024,
       timeout: Duration.minutes(15),

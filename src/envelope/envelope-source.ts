@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { SourceSpec } from './protocol';
+import type { EnvelopeSourceSpec, SourceSpec } from './contract';
 import { got } from '../private/validate';
 
 /** Options of `EnvelopeSource.fromSecret`. */
@@ -30,8 +30,8 @@ export interface EnvelopeSsmOptions {
 
 /** What a bound source gives the construct: the handler's view and the permissions to read it. */
 export interface EnvelopeSourceConfig {
-  /** The source as the handler receives it. */
-  readonly spec: any;
+  /** The source as the handler receives it: a `type` the handler reads and that type's fields. */
+  readonly spec: EnvelopeSourceSpec;
   /** Statements the handler needs to read the source. */
   readonly statements: iam.PolicyStatement[];
 }

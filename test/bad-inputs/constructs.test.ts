@@ -1,13 +1,14 @@
 // Bad and edge construct inputs, one row each: the exact refusal (at the call or at synth), or the exact template it must give.
-import { App, Aspects, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Aws, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import {
   CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekOrganizationGuard, CmekOrganizationPolicyType,
-  CmekReplicaKey, KeyUsageAuditor,
+  CmekReplicaKey, EnvelopeEncryptedObject, EnvelopeSource, KeyUsageAuditor,
 } from '../../src';
 import { KeyDeletionMonitor } from '../../src/monitoring/key-deletion-monitor';
 
@@ -53,6 +54,25 @@ class DeleteEverything implements IAspect {
     if (node instanceof CfnResource) node.cfnOptions.deletionPolicy = CfnDeletionPolicy.DELETE;
   }
 }
+
+/** An envelope-encrypted object of `s` at `bucket`/`objectKey`, under a key of its own stack. */
+function envelopeObject(s: Stack, id: string, bucket: s3.IBucket, objectKey: string, source = EnvelopeSource.randomBytes(32)) {
+  const k = (s.node.tryFindChild('K') as CmekKey | undefined) ?? key(s, { alias: `cmek/k-${s.node.id}` });
+  return new EnvelopeEncryptedObject(s, id, { bucket, objectKey, key: k, source });
+}
+
+/** A source that says its type itself, as a subclass of EnvelopeSource may. */
+class SpecSource extends EnvelopeSource {
+  constructor(private readonly spec: { type: string; id?: string }) {
+    super();
+  }
+  public bind() {
+    return { spec: this.spec, statements: [] };
+  }
+}
+
+const UNIQUE_KEY = (a: string, b: string, objectKey: string, where: string) =>
+  `\`objectKey\` must be unique per bucket: ${a} and ${b} both write ${JSON.stringify(objectKey)} to ${where}, so each would overwrite the other's object and delete it on removal: give each a distinct \`objectKey\``;
 
 /** Refused where it is written: the exact message. */
 const atCall: Array<[string, () => unknown, string]> = [
@@ -212,6 +232,35 @@ const atCall: Array<[string, () => unknown, string]> = [
     '`minDaysUnused` must be an integer from 1 to 36500, got: 0'],
   ['organization guard: a 6-day floor', () => new CmekOrganizationGuard(stack(), 'G', { targetIds: ['r-ab12'], minPendingWindow: Duration.days(6) }),
     '`minPendingWindow` must be a whole number of days from 7 to 30, got: 6 days'],
+  ['envelope: two objects at one key of one CmekBucket', () => {
+    const s = stack();
+    const b = new CmekBucket(s, 'B', { keyAlias: 'cmek/b' });
+    envelopeObject(s, 'One', b.bucket, 'app/config.json');
+    envelopeObject(s, 'Two', b.bucket, 'app/config.json', EnvelopeSource.fromInlineText('x'));
+  }, UNIQUE_KEY('S/Two', 'S/One', 'app/config.json', 'the same bucket')],
+  ['envelope: two stacks writing one key of one imported bucket name', () => {
+    const app = new App();
+    const a = new Stack(app, 'A', { env: ENV });
+    const b = new Stack(app, 'B', { env: ENV });
+    envelopeObject(a, 'One', s3.Bucket.fromBucketName(a, 'Shared', 'shared-bucket'), 'seed/key.bin');
+    envelopeObject(b, 'Two', s3.Bucket.fromBucketName(b, 'Shared', 'shared-bucket'), 'seed/key.bin');
+  }, UNIQUE_KEY('B/Two', 'A/One', 'seed/key.bin', 'bucket "shared-bucket"')],
+  ['envelope: a second stack writing the key of another stack\'s CmekBucket', () => {
+    const app = new App();
+    const a = new Stack(app, 'A', { env: ENV });
+    const b = new Stack(app, 'B', { env: ENV });
+    const bucket = new CmekBucket(a, 'B', { keyAlias: 'cmek/b' }).bucket;
+    envelopeObject(a, 'One', bucket, 'k');
+    envelopeObject(b, 'Two', bucket, 'k');
+  }, UNIQUE_KEY('B/Two', 'A/One', 'k', 'the same bucket')],
+  ['envelope: a source of a type the handler does not read', () => {
+    const s = stack();
+    envelopeObject(s, 'O', new CmekBucket(s, 'B', { keyAlias: 'cmek/b' }).bucket, 'k', new SpecSource({ type: 'ftp' }));
+  }, '`source.type` must be one of asset, secret, ssm, inline, random, got: "ftp"'],
+  ['envelope: a secret source without an id', () => {
+    const s = stack();
+    envelopeObject(s, 'O', new CmekBucket(s, 'B', { keyAlias: 'cmek/b' }).bucket, 'k', new SpecSource({ type: 'secret' }));
+  }, '`source.id` must be a string for a source of type "secret", got: nothing'],
 ];
 
 /** Accepted at the call, refused at synth (the final policy, the final removal policy): the exact lines. */
@@ -525,6 +574,29 @@ const accepted: Array<[string, () => void]> = [
     const [policy] = Object.values(Template.fromStack(s).findResources('AWS::Organizations::Policy'));
     expect(policy.Properties.Content.Statement[0].Condition.ArnNotLike).toEqual({ 'aws:PrincipalArn': ['arn:aws:iam::*:role/KeyBreakGlass'] });
     expect(policy.Properties.Content.Statement.map((x: any) => x.Principal)).toEqual([undefined, undefined, undefined]);
+  }],
+  ['envelope: one key in two buckets, two keys in one bucket', () => {
+    const s = stack();
+    const one = new CmekBucket(s, 'B1', { keyAlias: 'cmek/b1' }).bucket;
+    const two = new CmekBucket(s, 'B2', { keyAlias: 'cmek/b2' }).bucket;
+    envelopeObject(s, 'A', one, 'same');
+    envelopeObject(s, 'B', two, 'same');
+    envelopeObject(s, 'C', one, 'other');
+    expect(synthErrors(s)).toEqual([]);
+    const keys = Object.values(Template.fromStack(s).findResources('Custom::CmekEnvelopeObject')).map((r) => r.Properties.ObjectKey);
+    expect(keys).toEqual(['same', 'same', 'other']);
+  }],
+  ['envelope: one key of a bucket named by a region token, in two regions', () => {
+    const app = new App();
+    const stacks = ['eu-west-1', 'eu-central-1'].map((region) => new Stack(app, region, { env: { account: OWNER, region } }));
+    for (const s of stacks) envelopeObject(s, 'O', s3.Bucket.fromBucketName(s, 'Data', `data-${Aws.REGION}`), 'seed.bin');
+    expect(synthErrors(stacks[0])).toEqual([]);
+    for (const s of stacks) {
+      Template.fromStack(s).hasResourceProperties('Custom::CmekEnvelopeObject', {
+        Bucket: { 'Fn::Join': ['', ['data-', { Ref: 'AWS::Region' }]] },
+        ObjectKey: 'seed.bin',
+      });
+    }
   }],
 ];
 

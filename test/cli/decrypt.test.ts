@@ -11,7 +11,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { listDir, Proxy, runCli, startCli, startProxy, waitFor } from './cli-support';
 import { decryptObject } from '../../src/cli/decrypt';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 
 jest.setTimeout(180_000);

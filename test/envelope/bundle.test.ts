@@ -10,26 +10,26 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { Upload } from '@aws-sdk/lib-storage';
 import { buildSync } from 'esbuild';
 import { decryptObject } from '../../src/cli/decrypt';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { ensureCliBundle } from '../monitoring/support/bundle';
 import { Emulator, LOCAL_AWS, REPO_ROOT, startMoto } from '../support/moto';
 
 jest.setTimeout(120_000);
 
-const HANDLER = path.join(REPO_ROOT, 'assets', 'envelope', 'envelope.lambda', 'index.js');
-const SDK = path.join(REPO_ROOT, 'assets', 'envelope', 'envelope-sdk.lambda', 'index.js');
+const HANDLER = path.join(REPO_ROOT, 'assets', 'envelope', 'runtime', 'envelope.lambda', 'index.js');
+const SDK = path.join(REPO_ROOT, 'assets', 'envelope', 'runtime', 'envelope-sdk.lambda', 'index.js');
 
 /** Rebuilds a bundle the bundle task has not produced yet, or produced before its source last changed. */
 function ensureBundle(outfile: string, entry: string): void {
   const dir = path.join(REPO_ROOT, 'src', 'envelope');
-  const newest = Math.max(...readdirSync(dir).map((f) => statSync(path.join(dir, f)).mtimeMs));
+  const newest = Math.max(...readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => statSync(path.join(dir, f)).mtimeMs));
   if (existsSync(outfile) && statSync(outfile).mtimeMs >= newest) return;
   buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', minify: true, mainFields: ['module', 'main'], outfile, logLevel: 'error' });
 }
 
 beforeAll(() => {
-  ensureBundle(HANDLER, path.join(REPO_ROOT, 'src', 'envelope', 'envelope.lambda.ts'));
-  ensureBundle(SDK, path.join(REPO_ROOT, 'src', 'envelope', 'envelope-sdk.lambda.ts'));
+  ensureBundle(HANDLER, path.join(REPO_ROOT, 'src', 'envelope', 'runtime', 'envelope.lambda.ts'));
+  ensureBundle(SDK, path.join(REPO_ROOT, 'src', 'envelope', 'runtime', 'envelope-sdk.lambda.ts'));
 });
 
 describe('bundled envelope handler', () => {

@@ -19,7 +19,7 @@ import {
   usesInstructionFile,
   withInstructionFile,
 } from '../../src/envelope/format';
-import { decryptBody } from '../../src/envelope/reader';
+import { decryptBody } from '../../src/envelope/runtime/reader';
 
 const DK = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
 const MESSAGE_ID = Buffer.from(Array.from({ length: 28 }, (_, i) => 100 + i));

@@ -15,9 +15,9 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { bufferSink } from './support';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
-import { EnvelopeProperties, parsePhysicalId, physicalId } from '../../src/envelope/protocol';
-import { decryptBody } from '../../src/envelope/reader';
+import { EnvelopeProperties, parsePhysicalId, physicalId } from '../../src/envelope/contract';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
+import { decryptBody } from '../../src/envelope/runtime/reader';
 
 process.env.AWS_REGION = 'eu-west-1';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-1111-1111-1111-111111111111';
@@ -232,6 +232,15 @@ describe('envelope handler', () => {
   test('GIVEN the key and the context change WHEN Update THEN a full re-encryption, not a re-key', async () => {
     await handler(event('Update', props({ KeyArn: KEY_ARN_2, EncryptionContext: { app: 'other' } }), {
       OldResourceProperties: props(),
+      PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'aa', marker: 'm0' }),
+    }));
+    expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+
+  test('GIVEN previous properties that no longer parse WHEN Update THEN the object is written anew, not re-keyed from them', async () => {
+    await handler(event('Update', props({ KeyArn: KEY_ARN_2 }), {
+      OldResourceProperties: { ...props(), KeyArn: 'alias/aws/s3' },
       PhysicalResourceId: physicalId({ bucket: 'data-bucket', key: 'seed/config.json', versionId: 'v1', etag: '"e"', sha256: 'aa', marker: 'm0' }),
     }));
     expect(kms.commandCalls(ReEncryptCommand)).toHaveLength(0);

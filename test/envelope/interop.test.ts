@@ -8,8 +8,8 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { decryptObject } from '../../src/cli/decrypt';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
 import { FormatVersion } from '../../src/envelope/format';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { Emulator, LOCAL_AWS, REPO_ROOT, startMoto } from '../support/moto';
 
 jest.setTimeout(180_000);

@@ -3,7 +3,7 @@
 import { CreateKeyCommand, DisableKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { installKeyStateKms, KEY_STATE_KMS_REQUIRED } from '../support/key-state-kms';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 

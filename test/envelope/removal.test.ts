@@ -14,10 +14,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { IConstruct } from 'constructs';
+import { EnvelopeProperties, parsePhysicalId } from '../../src/envelope/contract';
 import { EnvelopeEncryptedObject } from '../../src/envelope/envelope-encrypted-object';
 import { EnvelopeSource } from '../../src/envelope/envelope-source';
-import { handler, HandlerResponse, useClients } from '../../src/envelope/envelope.lambda';
-import { EnvelopeProperties, parsePhysicalId } from '../../src/envelope/protocol';
+import { handler, HandlerResponse, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 
 jest.setTimeout(300_000);

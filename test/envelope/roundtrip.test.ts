@@ -17,9 +17,9 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Command } from 'commander';
 import { bufferSink } from './support';
 import { decryptObject, registerDecryptCommand } from '../../src/cli/decrypt';
-import { handler, useClients } from '../../src/envelope/envelope.lambda';
+import { EnvelopeProperties, parsePhysicalId } from '../../src/envelope/contract';
 import { FormatVersion } from '../../src/envelope/format';
-import { EnvelopeProperties, parsePhysicalId } from '../../src/envelope/protocol';
+import { handler, useClients } from '../../src/envelope/runtime/envelope.lambda';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 
 jest.setTimeout(300_000);

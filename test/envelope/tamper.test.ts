@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import * as fc from 'fast-check';
 import { bufferSink, encryptInMemory, FakeKms } from './support';
 import { EnvelopeFormatError, FormatVersion, parseMetadata, ParsedEnvelope } from '../../src/envelope/format';
-import { decryptBody } from '../../src/envelope/reader';
+import { decryptBody } from '../../src/envelope/runtime/reader';
 
 /** Runs per format; TAMPER_RUNS raises it, TAMPER_SEED replays a failure (fast-check prints the seed and path). */
 const RUNS = Number(process.env.TAMPER_RUNS ?? 10_000);

@@ -57,12 +57,12 @@ describe('first contact', () => {
 
       const before = check();
       expect(before.status).toBe(1);
-      expect(before.stderr).toMatch(/assets\/envelope\/envelope\.lambda\/index\.js is missing or empty/);
+      expect(before.stderr).toMatch(/assets\/envelope\/runtime\/envelope\.lambda\/index\.js is missing or empty/);
 
       const build = spawnSync('bash', ['-c', buildStep], { cwd: clone, encoding: 'utf8', timeout: 300_000 });
       expect(build.status).toBe(0);
       expect(check().status).toBe(0);
-      for (const bundle of ['envelope/envelope.lambda/index.js', 'monitoring/runtime/key-usage-auditor.lambda/index.js', 'cli/main/cdk-cmek.js']) {
+      for (const bundle of ['envelope/runtime/envelope.lambda/index.js', 'monitoring/runtime/key-usage-auditor.lambda/index.js', 'cli/main/cdk-cmek.js']) {
         expect(fs.statSync(path.join(clone, 'assets', bundle)).size).toBeGreaterThan(1000);
       }
     } finally {

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as fc from 'fast-check';
-import * as hashes from '../../src/envelope/ciphertext-hash';
-import { ChunkHasher, HasherEvents, inlineHasher, workerHasher } from '../../src/envelope/ciphertext-hash';
-import { createEncryption } from '../../src/envelope/format';
+import { createEncryption } from '../../../src/envelope/format';
+import * as hashes from '../../../src/envelope/format/ciphertext-hash';
+import { ChunkHasher, HasherEvents, inlineHasher, workerHasher } from '../../../src/envelope/format/ciphertext-hash';
 
 async function run(make: (e: HasherEvents) => ChunkHasher, chunks: Buffer[]): Promise<{ back: Buffer; hex: string }> {
   const back: Buffer[] = [];

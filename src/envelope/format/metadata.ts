@@ -7,7 +7,7 @@ import {
   RESERVED_CONTEXT_KEY,
   SUITE_COMMIT_KEY,
   SUITE_GCM_NO_KDF,
-} from './format-suites';
+} from './suites';
 
 /** Metadata mapkeys (without the `x-amz-meta-` prefix S3 adds). */
 export const V3_KEYS = {

@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from '
 import { availableParallelism } from 'node:os';
 import { Transform, TransformCallback } from 'node:stream';
 import { ChunkHasher, inlineHasher, workerHasher } from './ciphertext-hash';
-import { encodeMetadata, ParsedEnvelope } from './format-metadata';
+import { encodeMetadata, ParsedEnvelope } from './metadata';
 import {
   CIPHER_CHUNK_BYTES,
   COMMIT_KEY_CONTENT_IV,
@@ -25,11 +25,11 @@ import {
   FormatVersion,
   SUITE_COMMIT_KEY,
   SUITE_GCM_NO_KDF,
-} from './format-suites';
+} from './suites';
 
-// One module for every user of the format: suites and metadata live in their own files, re-exported here.
-export * from './format-suites';
-export * from './format-metadata';
+// One module for every user of the format: suites and metadata live in their own files beside it, re-exported here.
+export * from './suites';
+export * from './metadata';
 
 /** What an encryptor needs to know to write the metadata once the body is done. */
 export interface EnvelopeEncryption {

@@ -10,7 +10,7 @@ import {
   parseMetadata,
   usesInstructionFile,
   withInstructionFile,
-} from './format';
+} from '../format';
 
 /** Unwraps a data key (KMS Decrypt with the stored encryption context). */
 export type UnwrapDataKey = (wrappedKey: Buffer, context: Record<string, string>) => Promise<Uint8Array>;
