@@ -240,34 +240,22 @@ export class CmekBucket extends s3.BucketBase {
    * (with or without `IfExists`) also matches a request without it.
    */
   private denyOtherEncryption(): void {
-    const objects = this.bucket.arnForObjects('*');
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherEncryption',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: {
-          Null: { 's3:x-amz-server-side-encryption': 'false' },
-          StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
-        },
-      }),
-    );
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherKmsKey',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: {
-          Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
-          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
-        },
-      }),
-    );
+    this.denyUploadsNaming('DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
+    this.denyUploadsNaming('DenyOtherKmsKey', 's3:x-amz-server-side-encryption-aws-kms-key-id', this.key.keyArn);
   }
+
+  /** Denies uploads whose `header` names anything but `allowed`; uploads without the header are left alone. */
+  private denyUploadsNaming(sid: string, header: string, allowed: string): void {
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid,
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [this.bucket.arnForObjects('*')],
+      conditions: { Null: { [header]: 'false' }, StringNotEquals: { [header]: allowed } },
+    }));
+  }
+
 }
 
 /** A resolved value as text a person can copy: joins joined, references written `${Name}` as in `Fn::Sub`. */

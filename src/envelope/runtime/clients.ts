@@ -39,19 +39,16 @@ export function useClients(c: Partial<Clients>): void {
   clients = { ...c };
 }
 
-export async function kms(): Promise<KMSClient> {
-  const { KMSClient: C } = await sdk();
-  return (clients.kms ??= new C({ maxAttempts: MAX_ATTEMPTS }));
+/** The SDK client class behind each client the handler uses. */
+const CLIENT_CLASS = { kms: 'KMSClient', s3: 'S3Client', secrets: 'SecretsManagerClient', ssm: 'SSMClient' } as const;
+
+/** One client per service, made on first use with the handler's retry policy. */
+async function client<K extends keyof Clients>(name: K): Promise<Clients[K]> {
+  const Client = (await sdk())[CLIENT_CLASS[name]] as new (config: { maxAttempts: number }) => Clients[K];
+  return (clients[name] ??= new Client({ maxAttempts: MAX_ATTEMPTS }));
 }
-export async function s3(): Promise<S3Client> {
-  const { S3Client: C } = await sdk();
-  return (clients.s3 ??= new C({ maxAttempts: MAX_ATTEMPTS }));
-}
-export async function secrets(): Promise<SecretsManagerClient> {
-  const { SecretsManagerClient: C } = await sdk();
-  return (clients.secrets ??= new C({ maxAttempts: MAX_ATTEMPTS }));
-}
-export async function ssm(): Promise<SSMClient> {
-  const { SSMClient: C } = await sdk();
-  return (clients.ssm ??= new C({ maxAttempts: MAX_ATTEMPTS }));
-}
+
+export const kms = (): Promise<KMSClient> => client('kms');
+export const s3 = (): Promise<S3Client> => client('s3');
+export const secrets = (): Promise<SecretsManagerClient> => client('secrets');
+export const ssm = (): Promise<SSMClient> => client('ssm');
