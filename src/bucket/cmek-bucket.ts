@@ -9,6 +9,7 @@ import { BUCKET_READ_ACTIONS, BUCKET_WRITE_ACTIONS, CmekAction, SSE_KMS_READ_ACT
 import { CmekKey } from '../key/cmek-key';
 import { bindGrantee, CmekGrantee } from '../key/grantee';
 import { bucketPolicyStatement, identityStatement, keyPolicyStatements } from '../key/grantee-statements';
+import { withPath } from '../private/errors';
 import { policyProblems } from '../private/policy-check';
 
 /**
@@ -93,7 +94,7 @@ export class CmekBucket extends s3.BucketBase {
   public readonly key: kms.IKey;
 
   /** The key that encrypts the bucket (the same as `key`), as `s3.IBucket` names it. */
-  public readonly encryptionKey: kms.IKey;
+  public readonly encryptionKey?: kms.IKey;
 
   /** The key that encrypts the bucket when it is a `CmekKey` of this app, whose policy grants then extend. */
   public readonly cmekKey?: CmekKey;
@@ -115,41 +116,45 @@ export class CmekBucket extends s3.BucketBase {
 
   constructor(scope: Construct, id: string, props: CmekBucketProps = {}) {
     super(scope, id, { physicalName: props.bucketName });
-    this.bucketNameProp = props.bucketName;
-    this.key = this.resolveKey(props);
-    this.encryptionKey = this.key;
-    this.cmekKey = this.key instanceof CmekKey ? this.key : undefined;
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      bucketName: props.bucketName,
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: props.versioned ?? true,
-      serverAccessLogsBucket: props.serverAccessLogsBucket,
-      serverAccessLogsPrefix: props.serverAccessLogsPrefix,
-      lifecycleRules: props.lifecycleRules,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    this.bucketName = this.bucket.bucketName;
-    this.bucketArn = this.bucket.bucketArn;
-    this.bucketDomainName = this.bucket.bucketDomainName;
-    this.bucketWebsiteUrl = this.bucket.bucketWebsiteUrl;
-    this.bucketWebsiteDomainName = this.bucket.bucketWebsiteDomainName;
-    this.bucketRegionalDomainName = this.bucket.bucketRegionalDomainName;
-    this.bucketDualStackDomainName = this.bucket.bucketDualStackDomainName;
-    this.denyOtherEncryption();
-    claimBucketPolicy(this, this.bucket);
-    this.node.addValidation({
-      validate: () => {
-        const policy = this.bucket.policy?.document;
-        // Resolved, as the template will hold it: a Lazy principal is checked for what it produces.
-        return policy ? policyProblems(Stack.of(this).resolve(policy.toJSON()), `bucket policy of ${this.node.path}`, 'bucket') : [];
-      },
-    });
+    try {
+      this.bucketNameProp = props.bucketName;
+      this.key = this.resolveKey(props);
+      this.encryptionKey = this.key;
+      this.cmekKey = this.key instanceof CmekKey ? this.key : undefined;
+      this.bucket = new s3.Bucket(this, 'Bucket', {
+        bucketName: props.bucketName,
+        encryption: s3.BucketEncryption.KMS,
+        encryptionKey: this.key,
+        bucketKeyEnabled: true,
+        enforceSSL: true,
+        minimumTLSVersion: 1.2,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned: props.versioned ?? true,
+        serverAccessLogsBucket: props.serverAccessLogsBucket,
+        serverAccessLogsPrefix: props.serverAccessLogsPrefix,
+        lifecycleRules: props.lifecycleRules,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      this.bucketName = this.bucket.bucketName;
+      this.bucketArn = this.bucket.bucketArn;
+      this.bucketDomainName = this.bucket.bucketDomainName;
+      this.bucketWebsiteUrl = this.bucket.bucketWebsiteUrl;
+      this.bucketWebsiteDomainName = this.bucket.bucketWebsiteDomainName;
+      this.bucketRegionalDomainName = this.bucket.bucketRegionalDomainName;
+      this.bucketDualStackDomainName = this.bucket.bucketDualStackDomainName;
+      this.denyOtherEncryption();
+      claimBucketPolicy(this, this.bucket);
+      this.node.addValidation({
+        validate: () => {
+          const policy = this.bucket.policy?.document;
+          // Resolved, as the template will hold it: a Lazy principal is checked for what it produces.
+          return policy ? policyProblems(Stack.of(this).resolve(policy.toJSON()), `bucket policy of ${this.node.path}`, 'bucket') : [];
+        },
+      });
+    } catch (e) {
+      throw withPath(this.node.path, e);
+    }
   }
 
   /** The bucket policy (the underlying bucket's): every statement added through this bucket lands in it. */

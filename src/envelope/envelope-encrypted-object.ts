@@ -19,6 +19,7 @@ import {
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
 import { claimObjectKey } from './unique-object-key';
+import { withPath } from '../private/errors';
 import { createOwnedFunction, functionCheckovSkips, ignoreFunctionCfnLint, OwnedFunctionReasons } from '../private/owned-function';
 import { acknowledgeNag, nagValue, skipCheckov } from '../private/suppressions';
 import { got } from '../private/validate';
@@ -105,46 +106,50 @@ export class EnvelopeEncryptedObject extends Construct {
 
   constructor(scope: Construct, id: string, props: EnvelopeEncryptedObjectProps) {
     super(scope, id);
-    const format = props.format ?? EnvelopeFormat.V3;
-    const context = props.encryptionContext ?? {};
-    this.validateObjectKey(props.objectKey);
-    this.validateEncryptionContext(context);
-    this.validateMetadataSize(format, context);
-    claimObjectKey(this, props.bucket, props.objectKey);
+    try {
+      const format = props.format ?? EnvelopeFormat.V3;
+      const context = props.encryptionContext ?? {};
+      this.validateObjectKey(props.objectKey);
+      this.validateEncryptionContext(context);
+      this.validateMetadataSize(format, context);
+      claimObjectKey(this, props.bucket, props.objectKey);
 
-    const provider = EnvelopeProvider.of(this);
-    const source = props.source.bind(this);
-    const fullContext = { ...context, 'aws:x-amz-cek-alg': CEK_ALG_CONTEXT_VALUE[format] };
-    provider.grant(this.statements(props, fullContext, source.statements));
+      const provider = EnvelopeProvider.of(this);
+      const source = props.source.bind(this);
+      const fullContext = { ...context, 'aws:x-amz-cek-alg': CEK_ALG_CONTEXT_VALUE[format] };
+      provider.grant(this.statements(props, fullContext, source.statements));
 
-    let cfn: CfnResource | undefined;
-    const properties: EnvelopeProperties = {
-      Bucket: props.bucket.bucketName,
-      ObjectKey: props.objectKey,
-      KeyArn: props.key.keyArn,
-      Format: format,
-      EncryptionContext: context,
-      Source: sourceSpecOf(source.spec),
-      ContentType: props.contentType,
-      // Read once synthesis has applied every removal policy (prop, applyRemovalPolicy, aspects).
-      Retain: Lazy.string({ produce: () => String(keepsData(cfn!)) }),
-    };
-    const resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
-      resourceType: 'Custom::CmekEnvelopeObject',
-      properties: { ...properties },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    cfn = resource.node.defaultChild as CfnResource;
-    withoutSnapshot(cfn);
-    // Permissions first, and kept until the object is gone: Delete needs them too.
-    resource.node.addDependency(provider.policy);
+      let cfn: CfnResource | undefined;
+      const properties: EnvelopeProperties = {
+        Bucket: props.bucket.bucketName,
+        ObjectKey: props.objectKey,
+        KeyArn: props.key.keyArn,
+        Format: format,
+        EncryptionContext: context,
+        Source: sourceSpecOf(source.spec),
+        ContentType: props.contentType,
+        // Read once synthesis has applied every removal policy (prop, applyRemovalPolicy, aspects).
+        Retain: Lazy.string({ produce: () => String(keepsData(cfn!)) }),
+      };
+      const resource = new CustomResource(this, 'Resource', {
+        serviceToken: provider.serviceToken,
+        resourceType: 'Custom::CmekEnvelopeObject',
+        properties: { ...properties },
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      });
+      cfn = resource.node.defaultChild as CfnResource;
+      withoutSnapshot(cfn);
+      // Permissions first, and kept until the object is gone: Delete needs them too.
+      resource.node.addDependency(provider.policy);
 
-    this.objectKey = resource.getAttString(ATTRIBUTES.objectKey);
-    this.versionId = resource.getAttString(ATTRIBUTES.versionId);
-    this.etag = resource.getAttString(ATTRIBUTES.etag);
-    this.keyArn = resource.getAttString(ATTRIBUTES.keyArn);
-    this.ciphertextSha256 = resource.getAttString(ATTRIBUTES.ciphertextSha256);
+      this.objectKey = resource.getAttString(ATTRIBUTES.objectKey);
+      this.versionId = resource.getAttString(ATTRIBUTES.versionId);
+      this.etag = resource.getAttString(ATTRIBUTES.etag);
+      this.keyArn = resource.getAttString(ATTRIBUTES.keyArn);
+      this.ciphertextSha256 = resource.getAttString(ATTRIBUTES.ciphertextSha256);
+    } catch (e) {
+      throw withPath(this.node.path, e);
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import {
 import { CmekKey } from '../key/cmek-key';
 import { KeyDeletionMonitor, KeyDeletionMonitorProps } from '../monitoring/key-deletion-monitor';
 import { KeyUsageAuditor, KeyUsageAuditorProps } from '../monitoring/key-usage-auditor';
+import { withPath } from '../private/errors';
 import { got, validateInteger } from '../private/validate';
 
 /**
@@ -131,30 +132,34 @@ export class CmekKeyFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: CmekKeyFleetProps = {}) {
     super(scope, id);
-    this.shardCount = props.shardCount ?? CmekKeyFleet.DEFAULT_SHARD_COUNT;
-    validateInteger('shardCount', this.shardCount, 1, MAX_SHARDS);
-    validateAliasPattern(props.aliasPattern ?? 'alias/cmek/{tenant}');
-    this.aliasPattern = normalizeAliasPattern(props.aliasPattern ?? 'alias/cmek/{tenant}');
-    this.defaults = props.keyDefaults ?? {};
-    for (const tenant of props.tenants ?? []) this.addTenant(tenant);
-    if (props.deletionMonitor) {
-      if (props.deletionMonitor.keys !== undefined) {
-        // A key list would reference every key across the nested stacks (one output each) for a notice
-        // the account-wide rule already gives.
-        throw new Error(`\`deletionMonitor.keys\` must be left out for a fleet (the monitor covers every key in the account), got: ${props.deletionMonitor.keys.length} keys`);
+    try {
+      this.shardCount = props.shardCount ?? CmekKeyFleet.DEFAULT_SHARD_COUNT;
+      validateInteger('shardCount', this.shardCount, 1, MAX_SHARDS);
+      validateAliasPattern(props.aliasPattern ?? 'alias/cmek/{tenant}');
+      this.aliasPattern = normalizeAliasPattern(props.aliasPattern ?? 'alias/cmek/{tenant}');
+      this.defaults = props.keyDefaults ?? {};
+      for (const tenant of props.tenants ?? []) this.addTenant(tenant);
+      if (props.deletionMonitor) {
+        if (props.deletionMonitor.keys !== undefined) {
+          // A key list would reference every key across the nested stacks (one output each) for a notice
+          // the account-wide rule already gives.
+          throw new Error(`\`deletionMonitor.keys\` must be left out for a fleet (the monitor covers every key in the account), got: ${props.deletionMonitor.keys.length} keys`);
+        }
+        this.deletionMonitor = new KeyDeletionMonitor(this, 'DeletionMonitor', props.deletionMonitor);
       }
-      this.deletionMonitor = new KeyDeletionMonitor(this, 'DeletionMonitor', props.deletionMonitor);
+      if (props.usageAuditor) {
+        const auditor = props.usageAuditor;
+        const scoped = auditor.aliasPrefix !== undefined || auditor.tagKey !== undefined;
+        this.usageAuditor = new KeyUsageAuditor(this, 'UsageAuditor', {
+          ...auditor,
+          aliasPrefix: scoped ? auditor.aliasPrefix : this.aliasPattern.split('{tenant}')[0],
+        });
+      }
+      this.node.addValidation({ validate: () => this.validateKnownTenants(props.knownTenantIds ?? [], props.retiredTenantIds ?? []) });
+      this.node.addValidation({ validate: () => this.validateShardLimits() });
+    } catch (e) {
+      throw withPath(this.node.path, e);
     }
-    if (props.usageAuditor) {
-      const auditor = props.usageAuditor;
-      const scoped = auditor.aliasPrefix !== undefined || auditor.tagKey !== undefined;
-      this.usageAuditor = new KeyUsageAuditor(this, 'UsageAuditor', {
-        ...auditor,
-        aliasPrefix: scoped ? auditor.aliasPrefix : this.aliasPattern.split('{tenant}')[0],
-      });
-    }
-    this.node.addValidation({ validate: () => this.validateKnownTenants(props.knownTenantIds ?? [], props.retiredTenantIds ?? []) });
-    this.node.addValidation({ validate: () => this.validateShardLimits() });
   }
 
   /**

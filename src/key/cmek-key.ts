@@ -22,6 +22,7 @@ import {
   usageUnknownStatement,
 } from './key-policy';
 import { deployedJsonBytes, keyPolicySizeProblem } from './policy-size';
+import { withPath } from '../private/errors';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { renderedResource } from '../private/rendered-resource';
 import { skipCheckov } from '../private/suppressions';
@@ -72,48 +73,52 @@ export class CmekKey extends Resource implements kms.IKey {
 
   constructor(scope: Construct, id: string, props: CmekKeyProps) {
     super(scope, id);
-    this.aliasName = normalizeAlias(props.alias);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const enableKeyRotation = props.enableKeyRotation ?? true;
-    const rotationPeriod = props.rotationPeriod ?? Duration.days(365);
-    const pendingWindow = props.pendingWindow ?? Duration.days(30);
-    validateDays('pendingWindow', pendingWindow, 7, 30);
-    if (enableKeyRotation) {
-      validateDays('rotationPeriod', rotationPeriod, 90, 2560);
-    } else if (props.rotationPeriod) {
-      throw new Error(`\`rotationPeriod\` needs \`enableKeyRotation\` to be true, got: ${rotationPeriod.toHumanString()} with rotation off`);
+    try {
+      this.aliasName = normalizeAlias(props.alias);
+      const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+      const enableKeyRotation = props.enableKeyRotation ?? true;
+      const rotationPeriod = props.rotationPeriod ?? Duration.days(365);
+      const pendingWindow = props.pendingWindow ?? Duration.days(30);
+      validateDays('pendingWindow', pendingWindow, 7, 30);
+      if (enableKeyRotation) {
+        validateDays('rotationPeriod', rotationPeriod, 90, 2560);
+      } else if (props.rotationPeriod) {
+        throw new Error(`\`rotationPeriod\` needs \`enableKeyRotation\` to be true, got: ${rotationPeriod.toHumanString()} with rotation off`);
+      }
+      validateRotationReason(enableKeyRotation, props.rotationDisabledReason);
+      validateDescription(props.description);
+      this.allowAccountRootAccess = props.allowAccountRootAccess ?? true;
+      const guard = resolveDeletionGuard(props.deletionGuard);
+      this.guard = guard && { ...guard, lockKeyPolicy: props.deletionGuard?.lockKeyPolicy, policyAdminArns: props.deletionGuard?.policyAdminArns };
+
+      this.policy = new iam.PolicyDocument();
+      this.addAccessStatements(props);
+      if (this.guard) this.addGuardStatements(this.guard, pendingWindow, props);
+      registerGuard(this, this.guard);
+
+      this.key = new kms.Key(this, 'Key', {
+        description: props.description ?? `Customer-managed key ${this.aliasName}`,
+        keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
+        keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
+        enableKeyRotation,
+        rotationPeriod: enableKeyRotation ? rotationPeriod : undefined,
+        pendingWindow,
+        removalPolicy,
+        multiRegion: props.multiRegion,
+        policy: this.policy,
+      });
+      claimAlias(this, this.aliasName);
+      this.key.addAlias(this.aliasName);
+      this.keyArn = this.key.keyArn;
+      this.keyId = this.key.keyId;
+      if (!enableKeyRotation) acknowledgeRotationOff(this, this.key, props.rotationDisabledReason!);
+
+      for (const grantee of props.grantees ?? []) this.addGrantee(grantee);
+      for (const statement of props.additionalStatements ?? []) this.policy.addStatements(checkedAdditional(statement, this.sids));
+      this.node.addValidation({ validate: () => this.validateFinalPolicy() });
+    } catch (e) {
+      throw withPath(this.node.path, e);
     }
-    validateRotationReason(enableKeyRotation, props.rotationDisabledReason);
-    validateDescription(props.description);
-    this.allowAccountRootAccess = props.allowAccountRootAccess ?? true;
-    const guard = resolveDeletionGuard(props.deletionGuard);
-    this.guard = guard && { ...guard, lockKeyPolicy: props.deletionGuard?.lockKeyPolicy, policyAdminArns: props.deletionGuard?.policyAdminArns };
-
-    this.policy = new iam.PolicyDocument();
-    this.addAccessStatements(props);
-    if (this.guard) this.addGuardStatements(this.guard, pendingWindow, props);
-    registerGuard(this, this.guard);
-
-    this.key = new kms.Key(this, 'Key', {
-      description: props.description ?? `Customer-managed key ${this.aliasName}`,
-      keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
-      keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
-      enableKeyRotation,
-      rotationPeriod: enableKeyRotation ? rotationPeriod : undefined,
-      pendingWindow,
-      removalPolicy,
-      multiRegion: props.multiRegion,
-      policy: this.policy,
-    });
-    claimAlias(this, this.aliasName);
-    this.key.addAlias(this.aliasName);
-    this.keyArn = this.key.keyArn;
-    this.keyId = this.key.keyId;
-    if (!enableKeyRotation) acknowledgeRotationOff(this, this.key, props.rotationDisabledReason!);
-
-    for (const grantee of props.grantees ?? []) this.addGrantee(grantee);
-    for (const statement of props.additionalStatements ?? []) this.policy.addStatements(checkedAdditional(statement, this.sids));
-    this.node.addValidation({ validate: () => this.validateFinalPolicy() });
   }
 
   /** A reference to this key. */

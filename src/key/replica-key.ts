@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { CmekKey } from './cmek-key';
 import { destroyConflictOf } from './deletion-guard';
 import { derivedDeploymentRole, resolveDeploymentRole } from './key-checks';
+import { withPath } from '../private/errors';
 import { renderedResource } from '../private/rendered-resource';
 import { got } from '../private/validate';
 
@@ -76,47 +77,51 @@ export class CmekReplicaKey extends Resource {
 
   constructor(scope: Construct, id: string, props: CmekReplicaKeyProps) {
     super(scope, id);
-    this.primary = props.primary;
-    const primaryKey = props.primary.key.node.defaultChild as kms.CfnKey;
-    this.validateRegions();
-    this.validateMultiRegion(primaryKey);
+    try {
+      this.primary = props.primary;
+      const primaryKey = props.primary.key.node.defaultChild as kms.CfnKey;
+      this.validateRegions();
+      this.validateMultiRegion(primaryKey);
 
-    this.replica = new kms.CfnReplicaKey(this, 'Resource', {
-      primaryKeyArn: props.primaryKeyArn ?? props.primary.keyArn,
-      // Lazy: grantees added to the primary after this replica was made belong in its policy too.
-      keyPolicy: Lazy.any({ produce: () => this.portablePolicy() }),
-      pendingWindowInDays: primaryKey.pendingWindowInDays,
-      description: props.description ?? primaryKey.description,
-      enabled: true,
-    });
-    // Tags: the primary's as its stack renders them (tags applied to the primary's scope do not reach this stack),
-    // then the replica's own on top. Lazy, so that both sides' tag aspects have run.
-    this.replica.addPropertyOverride('Tags', Lazy.any({ produce: () => this.mergedTags(primaryKey) }, { omitEmptyArray: true }));
-    this.replica.cfnOptions.deletionPolicy = primaryKey.cfnOptions.deletionPolicy;
-    this.replica.cfnOptions.updateReplacePolicy = primaryKey.cfnOptions.updateReplacePolicy;
+      this.replica = new kms.CfnReplicaKey(this, 'Resource', {
+        primaryKeyArn: props.primaryKeyArn ?? props.primary.keyArn,
+        // Lazy: grantees added to the primary after this replica was made belong in its policy too.
+        keyPolicy: Lazy.any({ produce: () => this.portablePolicy() }),
+        pendingWindowInDays: primaryKey.pendingWindowInDays,
+        description: props.description ?? primaryKey.description,
+        enabled: true,
+      });
+      // Tags: the primary's as its stack renders them (tags applied to the primary's scope do not reach this stack),
+      // then the replica's own on top. Lazy, so that both sides' tag aspects have run.
+      this.replica.addPropertyOverride('Tags', Lazy.any({ produce: () => this.mergedTags(primaryKey) }, { omitEmptyArray: true }));
+      this.replica.cfnOptions.deletionPolicy = primaryKey.cfnOptions.deletionPolicy;
+      this.replica.cfnOptions.updateReplacePolicy = primaryKey.cfnOptions.updateReplacePolicy;
 
-    this.aliasName = props.primary.aliasName;
-    this.alias = new kms.CfnAlias(this, 'Alias', {
-      aliasName: Lazy.string({ produce: () => String(this.portable(this.primary.aliasName, 'alias')) }),
-      targetKeyId: this.replica.ref,
-    });
-    this.keyArn = this.replica.attrArn;
-    this.keyId = this.replica.attrKeyId;
-    this.key = kms.Key.fromKeyArn(this, 'Key', this.keyArn);
+      this.aliasName = props.primary.aliasName;
+      this.alias = new kms.CfnAlias(this, 'Alias', {
+        aliasName: Lazy.string({ produce: () => String(this.portable(this.primary.aliasName, 'alias')) }),
+        targetKeyId: this.replica.ref,
+      });
+      this.keyArn = this.replica.attrArn;
+      this.keyId = this.replica.attrKeyId;
+      this.key = kms.Key.fromKeyArn(this, 'Key', this.keyArn);
 
-    this.node.addValidation({
-      validate: () => {
-        try {
-          this.portablePolicy();
-          this.portable(this.primary.aliasName, 'alias');
-          // Whatever set the replica's removal policy (a prop of the primary, applyRemovalPolicy, an aspect).
-          const conflict = destroyConflictOf(this.primary, renderedResource(this.replica));
-          return conflict ? [`replica ${this.node.path}: ${conflict}`] : [];
-        } catch (e) {
-          return [(e as Error).message];
-        }
-      },
-    });
+      this.node.addValidation({
+        validate: () => {
+          try {
+            this.portablePolicy();
+            this.portable(this.primary.aliasName, 'alias');
+            // Whatever set the replica's removal policy (a prop of the primary, applyRemovalPolicy, an aspect).
+            const conflict = destroyConflictOf(this.primary, renderedResource(this.replica));
+            return conflict ? [`replica ${this.node.path}: ${conflict}`] : [];
+          } catch (e) {
+            return [(e as Error).message];
+          }
+        },
+      });
+    } catch (e) {
+      throw withPath(this.node.path, e);
+    }
   }
 
   private mergedTags(primaryKey: kms.CfnKey): { Key: string; Value: string }[] {

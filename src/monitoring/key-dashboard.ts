@@ -41,66 +41,70 @@ export class KeyDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyDashboardProps) {
     super(scope, id);
-    this.validateSources(props);
-    this.dashboard = new cloudwatch.Dashboard(this, 'Resource', {
-      dashboardName: props.dashboardName,
-      defaultInterval: Duration.days(7),
-    });
+    try {
+      this.validateSources(props);
+      this.dashboard = new cloudwatch.Dashboard(this, 'Resource', {
+        dashboardName: props.dashboardName,
+        defaultInterval: Duration.days(7),
+      });
 
-    const alarms = [...(props.monitor?.alarms ?? []), ...(props.auditor ? [props.auditor.unusedKeysAlarm, props.auditor.auditErrorsAlarm] : [])];
-    this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: '# Customer-managed keys\nDeletion risks from CloudTrail, and how long each key has gone unused.',
-        width: 24,
-        height: 2,
-        // aws-cdk-lib 2.263 leaves the background out and later releases write their default: set it, so every
-        // supported release synthesizes the same dashboard.
-        background: cloudwatch.TextWidgetBackground.TRANSPARENT,
-      }),
-    );
-    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Key alarms', alarms, width: 24, height: 3 }));
-
-    if (props.monitor) {
-      const m = props.monitor;
+      const alarms = [...(props.monitor?.alarms ?? []), ...(props.auditor ? [props.auditor.unusedKeysAlarm, props.auditor.auditErrorsAlarm] : [])];
       this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: 'Deletion risks (count per 5 minutes)',
-          left: [
-            m.metricPendingDeletionErrors({ label: 'Calls failing: key pending deletion' }),
-            m.metricDisableOrScheduleDeletion({ label: 'DisableKey / ScheduleKeyDeletion' }),
-            m.metricPolicyChangeOrCancelDeletion({ label: 'PutKeyPolicy / CancelKeyDeletion' }),
-          ],
-          leftYAxis: { min: 0 },
+        new cloudwatch.TextWidget({
+          markdown: '# Customer-managed keys\nDeletion risks from CloudTrail, and how long each key has gone unused.',
           width: 24,
+          height: 2,
+          // aws-cdk-lib 2.263 leaves the background out and later releases write their default: set it, so every
+          // supported release synthesizes the same dashboard.
+          background: cloudwatch.TextWidgetBackground.TRANSPARENT,
         }),
       );
-    }
+      this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Key alarms', alarms, width: 24, height: 3 }));
 
-    if (props.auditor) {
-      const a = props.auditor;
-      this.dashboard.addWidgets(
-        new cloudwatch.SingleValueWidget({
-          title: `Keys unused > ${a.thresholdDays} days`,
-          metrics: [a.metricUnusedKeyCount({ label: 'Unused keys' })],
-          width: 6,
-          height: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'Days since last use, per key',
-          left: [
-            new cloudwatch.MathExpression({
-              expression: `SEARCH('{${METRIC_NAMESPACE},${KEY_ID_DIMENSION}} MetricName="${DAYS_SINCE_LAST_USE}"', 'Maximum', 86400)`,
-              label: '',
-              period: Duration.days(1),
-            }),
-          ],
-          leftAnnotations: [{ value: a.thresholdDays, label: 'Unused threshold', color: cloudwatch.Color.RED }],
-          leftYAxis: { min: 0 },
-          legendPosition: cloudwatch.LegendPosition.RIGHT,
-          width: 18,
-          height: 6,
-        }),
-      );
+      if (props.monitor) {
+        const m = props.monitor;
+        this.dashboard.addWidgets(
+          new cloudwatch.GraphWidget({
+            title: 'Deletion risks (count per 5 minutes)',
+            left: [
+              m.metricPendingDeletionErrors({ label: 'Calls failing: key pending deletion' }),
+              m.metricDisableOrScheduleDeletion({ label: 'DisableKey / ScheduleKeyDeletion' }),
+              m.metricPolicyChangeOrCancelDeletion({ label: 'PutKeyPolicy / CancelKeyDeletion' }),
+            ],
+            leftYAxis: { min: 0 },
+            width: 24,
+          }),
+        );
+      }
+
+      if (props.auditor) {
+        const a = props.auditor;
+        this.dashboard.addWidgets(
+          new cloudwatch.SingleValueWidget({
+            title: `Keys unused > ${a.thresholdDays} days`,
+            metrics: [a.metricUnusedKeyCount({ label: 'Unused keys' })],
+            width: 6,
+            height: 6,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Days since last use, per key',
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{${METRIC_NAMESPACE},${KEY_ID_DIMENSION}} MetricName="${DAYS_SINCE_LAST_USE}"', 'Maximum', 86400)`,
+                label: '',
+                period: Duration.days(1),
+              }),
+            ],
+            leftAnnotations: [{ value: a.thresholdDays, label: 'Unused threshold', color: cloudwatch.Color.RED }],
+            leftYAxis: { min: 0 },
+            legendPosition: cloudwatch.LegendPosition.RIGHT,
+            width: 18,
+            height: 6,
+          }),
+        );
+      }
+    } catch (e) {
+      throw withPath(this.node.path, e);
     }
   }
 
@@ -110,3 +114,4 @@ export class KeyDashboard extends Construct {
     }
   }
 }
+import { withPath } from '../private/errors';

@@ -100,66 +100,70 @@ export class KeyDeletionMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyDeletionMonitorProps = {}) {
     super(scope, id);
-    this.validateKeys(props.keys ?? []);
-    this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix, [
-      PENDING_DELETION_ERRORS,
-      DISABLE_OR_SCHEDULE_DELETION,
-      POLICY_CHANGE_OR_CANCEL_DELETION,
-    ]);
-    this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key deletion monitor');
+    try {
+      this.validateKeys(props.keys ?? []);
+      this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix, [
+        PENDING_DELETION_ERRORS,
+        DISABLE_OR_SCHEDULE_DELETION,
+        POLICY_CHANGE_OR_CANCEL_DELETION,
+      ]);
+      this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key deletion monitor');
 
-    if (props.cloudTrailLogGroup) {
-      this.logGroup = props.cloudTrailLogGroup;
-    } else {
-      const created = createMonitorTrail(this, props);
-      this.trail = created.trail;
-      this.logGroup = created.logGroup;
-    }
+      if (props.cloudTrailLogGroup) {
+        this.logGroup = props.cloudTrailLogGroup;
+      } else {
+        const created = createMonitorTrail(this, props);
+        this.trail = created.trail;
+        this.logGroup = created.logGroup;
+      }
 
-    this.addFilter('PendingDeletionFilter', PENDING_DELETION_PATTERN, PENDING_DELETION_ERRORS);
-    this.addFilter('DisableOrScheduleDeletionFilter', DISABLE_OR_SCHEDULE_DELETION_PATTERN, DISABLE_OR_SCHEDULE_DELETION);
-    this.addFilter('PolicyChangeOrCancelDeletionFilter', POLICY_CHANGE_OR_CANCEL_DELETION_PATTERN, POLICY_CHANGE_OR_CANCEL_DELETION);
+      this.addFilter('PendingDeletionFilter', PENDING_DELETION_PATTERN, PENDING_DELETION_ERRORS);
+      this.addFilter('DisableOrScheduleDeletionFilter', DISABLE_OR_SCHEDULE_DELETION_PATTERN, DISABLE_OR_SCHEDULE_DELETION);
+      this.addFilter('PolicyChangeOrCancelDeletionFilter', POLICY_CHANGE_OR_CANCEL_DELETION_PATTERN, POLICY_CHANGE_OR_CANCEL_DELETION);
 
-    this.pendingDeletionAlarm = this.alarm(
-      'PendingDeletionAlarm',
-      this.metricPendingDeletionErrors(),
-      'A KMS call failed because its key is pending deletion: something still uses the key. Cancel the deletion (CancelKeyDeletion) before the waiting period ends.',
-    );
-    this.disableOrScheduleDeletionAlarm = this.alarm(
-      'DisableOrScheduleDeletionAlarm',
-      this.metricDisableOrScheduleDeletion(),
-      'DisableKey or ScheduleKeyDeletion was called on a KMS key (CIS AWS Foundations 4.7 / Security Hub CloudWatch.7).',
-    );
-    this.policyChangeOrCancelDeletionAlarm = this.alarm(
-      'PolicyChangeOrCancelDeletionAlarm',
-      this.metricPolicyChangeOrCancelDeletion(),
-      'PutKeyPolicy or CancelKeyDeletion was called on a KMS key: a policy change can remove the deletion guard.',
-    );
+      this.pendingDeletionAlarm = this.alarm(
+        'PendingDeletionAlarm',
+        this.metricPendingDeletionErrors(),
+        'A KMS call failed because its key is pending deletion: something still uses the key. Cancel the deletion (CancelKeyDeletion) before the waiting period ends.',
+      );
+      this.disableOrScheduleDeletionAlarm = this.alarm(
+        'DisableOrScheduleDeletionAlarm',
+        this.metricDisableOrScheduleDeletion(),
+        'DisableKey or ScheduleKeyDeletion was called on a KMS key (CIS AWS Foundations 4.7 / Security Hub CloudWatch.7).',
+      );
+      this.policyChangeOrCancelDeletionAlarm = this.alarm(
+        'PolicyChangeOrCancelDeletionAlarm',
+        this.metricPolicyChangeOrCancelDeletion(),
+        'PutKeyPolicy or CancelKeyDeletion was called on a KMS key: a policy change can remove the deletion guard.',
+      );
 
-    this.scheduleDeletionRule = new events.Rule(this, 'ScheduleDeletionRule', {
-      description: 'Immediate notice of ScheduleKeyDeletion on a KMS key',
-      eventPattern: {
-        source: ['aws.kms'],
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['kms.amazonaws.com'],
-          eventName: ['ScheduleKeyDeletion'],
-          ...(props.keys && props.keys.length > 0 ? { resources: { ARN: props.keys.map((k) => k.keyArn) } } : {}),
+      this.scheduleDeletionRule = new events.Rule(this, 'ScheduleDeletionRule', {
+        description: 'Immediate notice of ScheduleKeyDeletion on a KMS key',
+        eventPattern: {
+          source: ['aws.kms'],
+          detailType: ['AWS API Call via CloudTrail'],
+          detail: {
+            eventSource: ['kms.amazonaws.com'],
+            eventName: ['ScheduleKeyDeletion'],
+            ...(props.keys && props.keys.length > 0 ? { resources: { ARN: props.keys.map((k) => k.keyArn) } } : {}),
+          },
         },
-      },
-    });
-    TopicPublishers.of(this.topic).allowRule(this.scheduleDeletionRule);
-    this.scheduleDeletionRule.addTarget(
-      new TopicTarget(
-        this.topic,
-        events.RuleTargetInput.fromText(
-          `KMS key ${events.EventField.fromPath('$.detail.requestParameters.keyId')} was scheduled for deletion by ` +
-            `${events.EventField.fromPath('$.detail.userIdentity.arn')} in ${events.EventField.fromPath('$.region')} ` +
-            `(pending window: ${events.EventField.fromPath('$.detail.requestParameters.pendingWindowInDays')} days). ` +
-            'Cancel with CancelKeyDeletion if the key is still needed.',
+      });
+      TopicPublishers.of(this.topic).allowRule(this.scheduleDeletionRule);
+      this.scheduleDeletionRule.addTarget(
+        new TopicTarget(
+          this.topic,
+          events.RuleTargetInput.fromText(
+            `KMS key ${events.EventField.fromPath('$.detail.requestParameters.keyId')} was scheduled for deletion by ` +
+              `${events.EventField.fromPath('$.detail.userIdentity.arn')} in ${events.EventField.fromPath('$.region')} ` +
+              `(pending window: ${events.EventField.fromPath('$.detail.requestParameters.pendingWindowInDays')} days). ` +
+              'Cancel with CancelKeyDeletion if the key is still needed.',
+          ),
         ),
-      ),
-    );
+      );
+    } catch (e) {
+      throw withPath(this.node.path, e);
+    }
   }
 
   /** KMS calls that failed because the key is pending deletion (5-minute sums). */
@@ -228,3 +232,4 @@ function describeKey(key: kms.IKey): string {
   if (typeof aliasName === 'string' && !Token.isUnresolved(aliasName)) return aliasName;
   return key.node.path;
 }
+import { withPath } from '../private/errors';

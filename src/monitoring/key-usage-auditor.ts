@@ -15,6 +15,7 @@ import { createNotificationTopic } from './notification-topic';
 import { KeyMetrics } from '../key/key-metrics';
 import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../key/metric-names';
 import { normalizeAliasPrefix } from '../private/alias-prefix';
+import { withPath } from '../private/errors';
 import { createOwnedFunction } from '../private/owned-function';
 import { acknowledgeNag, nagValue } from '../private/suppressions';
 import { validateInteger } from '../private/validate';
@@ -109,95 +110,99 @@ export class KeyUsageAuditor extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyUsageAuditorProps = {}) {
     super(scope, id);
-    this.thresholdDays = props.thresholdDays ?? 365;
-    this.validateThresholdDays();
-    this.validateTagFilter(props);
-    // Normalised as KMS spells alias names: `cmek/` would otherwise match no alias and audit nothing.
-    const aliasPrefix = props.aliasPrefix === undefined || Token.isUnresolved(props.aliasPrefix)
-      ? props.aliasPrefix
-      : normalizeAliasPrefix(props.aliasPrefix);
-    const stack = Stack.of(this);
-    const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix, [UNUSED_KEY_COUNT, AUDIT_ERRORS]);
-    this.auditorName = names.base;
-    this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
+    try {
+      this.thresholdDays = props.thresholdDays ?? 365;
+      this.validateThresholdDays();
+      this.validateTagFilter(props);
+      // Normalised as KMS spells alias names: `cmek/` would otherwise match no alias and audit nothing.
+      const aliasPrefix = props.aliasPrefix === undefined || Token.isUnresolved(props.aliasPrefix)
+        ? props.aliasPrefix
+        : normalizeAliasPrefix(props.aliasPrefix);
+      const stack = Stack.of(this);
+      const names = new MonitoringNames(this, 'KeyUsageAuditor', props.alarmNamePrefix, [UNUSED_KEY_COUNT, AUDIT_ERRORS]);
+      this.auditorName = names.base;
+      this.topic = props.topic ?? createNotificationTopic(this, 'Topic', 'Key usage audit');
 
-    // Key actions on this account's keys only.
-    const keyArns = `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`;
-    const owned = createOwnedFunction(this, {
-      roleDescription: 'KeyUsageAuditor: reads KMS key metadata and last use, publishes CdkCmek metrics',
-      description: 'Audits customer-managed KMS keys with GetKeyLastUsage and publishes CdkCmek metrics',
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'monitoring', 'runtime', 'key-usage-auditor.lambda')),
-      // 5 GetKeyLastUsage calls per second: 15 minutes cover about 4,000 keys.
-      timeout: Duration.minutes(15),
-      memorySize: 256,
-      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      environment: {
-        THRESHOLD_DAYS: String(this.thresholdDays),
-        AUDITOR_NAME: this.auditorName,
-        ...(aliasPrefix !== undefined ? { ALIAS_PREFIX: aliasPrefix } : {}),
-        ...(props.tagKey ? { TAG_KEY: props.tagKey } : {}),
-        ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
-      },
-      statements: [
-        new iam.PolicyStatement({ sid: 'ListKeysAndAliases', actions: ['kms:ListKeys', 'kms:ListAliases'], resources: ['*'] }),
-        new iam.PolicyStatement({
-          sid: 'ReadKeyUsage',
-          actions: ['kms:DescribeKey', 'kms:GetKeyLastUsage', ...(props.tagKey ? ['kms:ListResourceTags'] : [])],
-          resources: [keyArns],
-        }),
-        new iam.PolicyStatement({
-          sid: 'PublishMetrics',
-          actions: ['cloudwatch:PutMetricData'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
-        }),
-      ],
-      logStatementSid: 'WriteLogs',
-      reasons: {
-        noDeadLetterQueue: 'Scheduled and retried by EventBridge; a failed run raises the KeyUsageAuditErrors alarm, and the next run repeats the audit.',
-        noVpc: 'The audit calls only the KMS and CloudWatch public endpoints and reaches no private resource.',
-        noReservedConcurrency: 'One daily run; reserving concurrency fails to deploy in accounts at the minimum unreserved concurrency.',
-        plainEnvironment: 'The environment holds only the threshold and key filters, no secret.',
-        unencryptedLogs: 'The audit log holds key ids and day counts only, no key material or data; CloudWatch Logs encrypts it at rest.',
-      },
-    });
-    this.auditFunction = owned.function;
-    const policy = owned.policy;
-    // The first scheduled run must already have its permissions.
-    this.auditFunction.node.addDependency(policy);
-    acknowledgeNag(
-      policy,
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'kms:ListKeys, kms:ListAliases and cloudwatch:PutMetricData take no resource ARN; PutMetricData is limited to the CdkCmek namespace.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:kms:${nagValue(stack.region, 'Region')}:${nagValue(stack.account, 'AccountId')}:key/*]`,
-        reason: 'The audit reads the metadata and last use of every key in this account and region, and only those (read-only actions).',
-      },
-    );
+      // Key actions on this account's keys only.
+      const keyArns = `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`;
+      const owned = createOwnedFunction(this, {
+        roleDescription: 'KeyUsageAuditor: reads KMS key metadata and last use, publishes CdkCmek metrics',
+        description: 'Audits customer-managed KMS keys with GetKeyLastUsage and publishes CdkCmek metrics',
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'monitoring', 'runtime', 'key-usage-auditor.lambda')),
+        // 5 GetKeyLastUsage calls per second: 15 minutes cover about 4,000 keys.
+        timeout: Duration.minutes(15),
+        memorySize: 256,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+        environment: {
+          THRESHOLD_DAYS: String(this.thresholdDays),
+          AUDITOR_NAME: this.auditorName,
+          ...(aliasPrefix !== undefined ? { ALIAS_PREFIX: aliasPrefix } : {}),
+          ...(props.tagKey ? { TAG_KEY: props.tagKey } : {}),
+          ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
+        },
+        statements: [
+          new iam.PolicyStatement({ sid: 'ListKeysAndAliases', actions: ['kms:ListKeys', 'kms:ListAliases'], resources: ['*'] }),
+          new iam.PolicyStatement({
+            sid: 'ReadKeyUsage',
+            actions: ['kms:DescribeKey', 'kms:GetKeyLastUsage', ...(props.tagKey ? ['kms:ListResourceTags'] : [])],
+            resources: [keyArns],
+          }),
+          new iam.PolicyStatement({
+            sid: 'PublishMetrics',
+            actions: ['cloudwatch:PutMetricData'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+          }),
+        ],
+        logStatementSid: 'WriteLogs',
+        reasons: {
+          noDeadLetterQueue: 'Scheduled and retried by EventBridge; a failed run raises the KeyUsageAuditErrors alarm, and the next run repeats the audit.',
+          noVpc: 'The audit calls only the KMS and CloudWatch public endpoints and reaches no private resource.',
+          noReservedConcurrency: 'One daily run; reserving concurrency fails to deploy in accounts at the minimum unreserved concurrency.',
+          plainEnvironment: 'The environment holds only the threshold and key filters, no secret.',
+          unencryptedLogs: 'The audit log holds key ids and day counts only, no key material or data; CloudWatch Logs encrypts it at rest.',
+        },
+      });
+      this.auditFunction = owned.function;
+      const policy = owned.policy;
+      // The first scheduled run must already have its permissions.
+      this.auditFunction.node.addDependency(policy);
+      acknowledgeNag(
+        policy,
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'kms:ListKeys, kms:ListAliases and cloudwatch:PutMetricData take no resource ARN; PutMetricData is limited to the CdkCmek namespace.',
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::arn:${nagValue(stack.partition, 'Partition')}:kms:${nagValue(stack.region, 'Region')}:${nagValue(stack.account, 'AccountId')}:key/*]`,
+          reason: 'The audit reads the metadata and last use of every key in this account and region, and only those (read-only actions).',
+        },
+      );
 
-    new events.Rule(this, 'Schedule', {
-      description: 'Runs the KMS key usage audit',
-      schedule: props.schedule ?? events.Schedule.rate(Duration.days(1)),
-      targets: [new targets.LambdaFunction(this.auditFunction, { retryAttempts: 2 })],
-    });
+      new events.Rule(this, 'Schedule', {
+        description: 'Runs the KMS key usage audit',
+        schedule: props.schedule ?? events.Schedule.rate(Duration.days(1)),
+        targets: [new targets.LambdaFunction(this.auditFunction, { retryAttempts: 2 })],
+      });
 
-    this.unusedKeysAlarm = countAlarm(this, 'UnusedKeysAlarm', {
-      names,
-      name: UNUSED_KEY_COUNT,
-      metric: this.metricUnusedKeyCount(),
-      description: `At least one customer-managed KMS key has not been used for more than ${this.thresholdDays} days: a candidate for review before anyone deletes it.`,
-      topic: this.topic,
-    });
-    this.auditErrorsAlarm = countAlarm(this, 'AuditErrorsAlarm', {
-      names,
-      name: AUDIT_ERRORS,
-      metric: this.auditFunction.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
-      description: 'The KMS key usage audit failed: DaysSinceLastUse and UnusedKeyCount are stale.',
-      topic: this.topic,
-    });
+      this.unusedKeysAlarm = countAlarm(this, 'UnusedKeysAlarm', {
+        names,
+        name: UNUSED_KEY_COUNT,
+        metric: this.metricUnusedKeyCount(),
+        description: `At least one customer-managed KMS key has not been used for more than ${this.thresholdDays} days: a candidate for review before anyone deletes it.`,
+        topic: this.topic,
+      });
+      this.auditErrorsAlarm = countAlarm(this, 'AuditErrorsAlarm', {
+        names,
+        name: AUDIT_ERRORS,
+        metric: this.auditFunction.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
+        description: 'The KMS key usage audit failed: DaysSinceLastUse and UnusedKeyCount are stale.',
+        topic: this.topic,
+      });
+    } catch (e) {
+      throw withPath(this.node.path, e);
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   targetProblems,
 } from './guard-policy';
 import { deployedJsonBytes } from '../key/policy-size';
+import { withPath } from '../private/errors';
 import { got, validateDays, validateInteger } from '../private/validate';
 
 /** The kind of Organizations policy that holds the guard. */
@@ -129,48 +130,52 @@ export class CmekOrganizationGuard extends Construct {
 
   constructor(scope: Construct, id: string, props: CmekOrganizationGuardProps) {
     super(scope, id);
-    this.policyType = props.policyType ?? CmekOrganizationPolicyType.RESOURCE_CONTROL_POLICY;
-    const minDaysUnused = props.minDaysUnused ?? 365;
-    // At most a century: a larger number is written in exponent form (1e+21), which is no number to a policy condition.
-    validateInteger('minDaysUnused', minDaysUnused, 1, 36500);
-    const minPendingWindow = props.minPendingWindow ?? Duration.days(30);
-    validateDays('minPendingWindow', minPendingWindow, 7, 30);
-    const rcp = this.policyType === CmekOrganizationPolicyType.RESOURCE_CONTROL_POLICY;
-    const policyName = props.policyName ?? `cmek-deletion-guard-${rcp ? 'rcp' : 'scp'}`;
-    if (!Token.isUnresolved(policyName) && (policyName.length < 1 || policyName.length > 128)) {
-      throw new Error(`\`policyName\` must be 1 to 128 characters, got: ${got(policyName)} (${policyName.length} characters)`);
-    }
-    if (props.description !== undefined && !Token.isUnresolved(props.description) && props.description.length > 512) {
-      throw new Error(`\`description\` must be at most 512 characters, got: ${props.description.length} characters`);
-    }
-    const targetIds = [...props.targetIds];
-    const exemptPrincipalArns = [...(props.exemptPrincipalArns ?? [])];
-    this.options = {
-      minDaysUnused,
-      exemptPrincipalArns,
-      failClosed: !(props.allowWhenUsageUnknown ?? false),
-      minPendingWindowDays: minPendingWindow.toDays(),
-      withPrincipal: rcp,
-    };
+    try {
+      this.policyType = props.policyType ?? CmekOrganizationPolicyType.RESOURCE_CONTROL_POLICY;
+      const minDaysUnused = props.minDaysUnused ?? 365;
+      // At most a century: a larger number is written in exponent form (1e+21), which is no number to a policy condition.
+      validateInteger('minDaysUnused', minDaysUnused, 1, 36500);
+      const minPendingWindow = props.minPendingWindow ?? Duration.days(30);
+      validateDays('minPendingWindow', minPendingWindow, 7, 30);
+      const rcp = this.policyType === CmekOrganizationPolicyType.RESOURCE_CONTROL_POLICY;
+      const policyName = props.policyName ?? `cmek-deletion-guard-${rcp ? 'rcp' : 'scp'}`;
+      if (!Token.isUnresolved(policyName) && (policyName.length < 1 || policyName.length > 128)) {
+        throw new Error(`\`policyName\` must be 1 to 128 characters, got: ${got(policyName)} (${policyName.length} characters)`);
+      }
+      if (props.description !== undefined && !Token.isUnresolved(props.description) && props.description.length > 512) {
+        throw new Error(`\`description\` must be at most 512 characters, got: ${props.description.length} characters`);
+      }
+      const targetIds = [...props.targetIds];
+      const exemptPrincipalArns = [...(props.exemptPrincipalArns ?? [])];
+      this.options = {
+        minDaysUnused,
+        exemptPrincipalArns,
+        failClosed: !(props.allowWhenUsageUnknown ?? false),
+        minPendingWindowDays: minPendingWindow.toDays(),
+        withPrincipal: rcp,
+      };
 
-    this.policy = new organizations.CfnPolicy(this, 'Resource', {
-      name: policyName,
-      type: this.policyType,
-      description: props.description ?? `Denies kms:ScheduleKeyDeletion and kms:DisableKey on any key used within the last ${minDaysUnused} days (cdk-cmek deletion guard)`,
-      // An object, not a string: CloudFormation can then detect drift on it.
-      content: guardPolicyDocument(this.options),
-      targetIds,
-    });
-    this.policyId = this.policy.attrId;
-    this.policyArn = this.policy.attrArn;
+      this.policy = new organizations.CfnPolicy(this, 'Resource', {
+        name: policyName,
+        type: this.policyType,
+        description: props.description ?? `Denies kms:ScheduleKeyDeletion and kms:DisableKey on any key used within the last ${minDaysUnused} days (cdk-cmek deletion guard)`,
+        // An object, not a string: CloudFormation can then detect drift on it.
+        content: guardPolicyDocument(this.options),
+        targetIds,
+      });
+      this.policyId = this.policy.attrId;
+      this.policyArn = this.policy.attrArn;
 
-    this.node.addValidation({
-      validate: () => [
-        ...targetProblems('targetIds', targetIds),
-        ...exemptionProblems('exemptPrincipalArns', exemptPrincipalArns),
-        ...this.sizeProblems(),
-      ],
-    });
+      this.node.addValidation({
+        validate: () => [
+          ...targetProblems('targetIds', targetIds),
+          ...exemptionProblems('exemptPrincipalArns', exemptPrincipalArns),
+          ...this.sizeProblems(),
+        ],
+      });
+    } catch (e) {
+      throw withPath(this.node.path, e);
+    }
   }
 
   /** The policy's size as Organizations counts it: the compact JSON text, references at their longest. */
