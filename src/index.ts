@@ -15,3 +15,4 @@ export { KeyUsageAuditor, KeyUsageAuditorProps } from './monitoring/key-usage-au
 export { KeyDashboard, KeyDashboardProps } from './monitoring/key-dashboard';
 export { EnvelopeEncryptedObject, EnvelopeEncryptedObjectProps, EnvelopeFormat } from './envelope/envelope-encrypted-object';
 export { EnvelopeSource, EnvelopeSourceConfig, EnvelopeSecretOptions, EnvelopeSsmOptions } from './envelope/envelope-source';
+export { CmekGrant, CmekGrantProps } from './grant/cmek-grant';

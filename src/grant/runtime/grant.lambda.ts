@@ -16,8 +16,8 @@ import { GRANT_ATTRIBUTES, GrantProperties } from '../contract';
 let kms: KMSClient | undefined;
 
 /** Points the handler at another KMS client (tests: an emulator). */
-export function useClient(client: KMSClient): void {
-  kms = client;
+export function useClient(kmsClient: KMSClient): void {
+  kms = kmsClient;
 }
 
 function client(): KMSClient {

@@ -51,7 +51,7 @@ function event(type: 'Create' | 'Update' | 'Delete', p: GrantProperties | Record
     ResourceProperties: { ServiceToken: 'token', ...p },
   };
   if (type === 'Create') return { ...base, RequestType: 'Create' };
-  if (type === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: physicalId!, OldResourceProperties: { ...old } };
+  if (type === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: physicalId!, OldResourceProperties: { ServiceToken: 'token', ...old } };
   return { ...base, RequestType: 'Delete', PhysicalResourceId: physicalId! };
 }
 
