@@ -74,8 +74,9 @@ export class GrantProvider extends Construct {
   public allowManaging(key: CmekKey, revoke: boolean): void {
     const actions = this.managedKeys.get(key.node.addr) ?? new Set<string>();
     this.managedKeys.set(key.node.addr, actions);
-    const wanted: Array<[string, string]> = [['kms:ListGrants', 'CmekGrantHandlerList'], ...(revoke ? [['kms:RevokeGrant', 'CmekGrantHandlerRevoke'] as [string, string]] : [])];
-    for (const [action, sid] of wanted) {
+    const wanted = [{ action: 'kms:ListGrants', sid: 'CmekGrantHandlerList' }];
+    if (revoke) wanted.push({ action: 'kms:RevokeGrant', sid: 'CmekGrantHandlerRevoke' });
+    for (const { action, sid } of wanted) {
       if (actions.has(action)) continue;
       actions.add(action);
       key.addToResourcePolicy(new iam.PolicyStatement({
