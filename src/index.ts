@@ -17,3 +17,4 @@ export { KeyDashboard, KeyDashboardProps } from './monitoring/key-dashboard';
 export { EnvelopeEncryptedObject, EnvelopeEncryptedObjectProps, EnvelopeFormat } from './envelope/envelope-encrypted-object';
 export { EnvelopeSource, EnvelopeSourceConfig, EnvelopeSecretOptions, EnvelopeSsmOptions } from './envelope/envelope-source';
 export { EnvelopeSourceSpec } from './envelope/contract';
+export { CmekGrant, CmekGrantProps } from './grant/cmek-grant';

@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import {
   CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekOrganizationGuard, CmekOrganizationPolicyType,
-  CmekReplicaKey, EnvelopeEncryptedObject, EnvelopeSource, KeyUsageAuditor,
+  CmekGrant, CmekGrantProps, CmekReplicaKey, EnvelopeEncryptedObject, EnvelopeSource, KeyUsageAuditor,
 } from '../../src';
 import { KeyDeletionMonitor } from '../../src/monitoring/key-deletion-monitor';
 
@@ -705,6 +705,92 @@ describe('monitoring inputs', () => {
   });
 
   test.each(monitoringAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
+    check();
+  });
+});
+
+const GRANT_VENDOR = `arn:aws:iam::${VENDOR}:role/VendorApp`;
+const PRINCIPAL_RULE = 'must be the ARN of an IAM role, IAM user or account root (no wildcards, STS sessions or service principals), got:';
+function grant(s: Stack, props: Partial<CmekGrantProps> = {}): CmekGrant {
+  return new CmekGrant(s, 'G', { key: key(s), granteePrincipal: GRANT_VENDOR, ...props });
+}
+const nineLetters = Object.fromEntries('abcdefghi'.split('').map((c) => [c, c]));
+
+const grantAtCall: Array<[string, () => unknown, string]> = [
+  ['grant: an action outside the CMEK set', () => grant(stack(), { operations: ['kms:PutKeyPolicy' as CmekAction] }),
+    '`operations` must hold only kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey, got: "kms:PutKeyPolicy"'],
+  ['grant: no operations', () => grant(stack(), { operations: [] }),
+    '`operations` must hold at least one of kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey, got: none'],
+  ['grant: both constraint kinds', () => grant(stack(), { encryptionContextEquals: { a: '1' }, encryptionContextSubset: { a: '1' } }),
+    '`encryptionContextEquals` and `encryptionContextSubset` are exclusive (a KMS grant takes one constraint), got: both'],
+  ['grant: nine context pairs', () => grant(stack(), { encryptionContextEquals: nineLetters }),
+    '`encryptionContextEquals` must hold at most 8 pairs (KMS grant constraint limit), got: 9'],
+  ['grant: a context of 385 characters', () => grant(stack(), { encryptionContextSubset: { k: 'v'.repeat(384) } }),
+    '`encryptionContextSubset` must total at most 384 characters of keys and values (KMS grant constraint limit), got: 385'],
+  ['grant: an empty context', () => grant(stack(), { encryptionContextSubset: {} }),
+    '`encryptionContextSubset` must hold 1 to 8 pairs, got: none'],
+  ['grant: an empty context key', () => grant(stack(), { encryptionContextEquals: { '': 'v' } }),
+    '`encryptionContextEquals` keys must be non-empty, got: ""'],
+  ['grant: an empty context value', () => grant(stack(), { encryptionContextEquals: { tenant: '' } }),
+    '`encryptionContextEquals` value of "tenant" must be a non-empty string, got: ""'],
+  ['grant: a wildcard grantee', () => grant(stack(), { granteePrincipal: '*' }), `\`granteePrincipal\` ${PRINCIPAL_RULE} "*"`],
+  ['grant: a grantee with a wildcard in the role name', () => grant(stack(), { granteePrincipal: `arn:aws:iam::${VENDOR}:role/app-*` }),
+    `\`granteePrincipal\` ${PRINCIPAL_RULE} "arn:aws:iam::${VENDOR}:role/app-*"`],
+  ['grant: an STS session grantee', () => grant(stack(), { granteePrincipal: `arn:aws:sts::${VENDOR}:assumed-role/VendorApp/session` }),
+    `\`granteePrincipal\` ${PRINCIPAL_RULE} "arn:aws:sts::${VENDOR}:assumed-role/VendorApp/session"`],
+  ['grant: a service principal grantee', () => grant(stack(), { granteePrincipal: 'logs.amazonaws.com' }),
+    `\`granteePrincipal\` ${PRINCIPAL_RULE} "logs.amazonaws.com"`],
+  ['grant: a wildcard retiring principal', () => grant(stack(), { retiringPrincipal: `arn:aws:iam::${VENDOR}:*` }),
+    `\`retiringPrincipal\` ${PRINCIPAL_RULE} "arn:aws:iam::${VENDOR}:*"`],
+  ['grant: a retiring principal while the handler retires', () => grant(stack(), { revokeOnDelete: false, retiringPrincipal: GRANT_VENDOR }),
+    `\`retiringPrincipal\` must be left out when \`revokeOnDelete\` is false (the grant handler retires the grant, so it is the retiring principal), got: "${GRANT_VENDOR}"`],
+  ['grant: a name with a space', () => grant(stack(), { name: 'vendor grant' }),
+    '`name` must be 1 to 256 characters of a-z A-Z 0-9 : / _ -, got: "vendor grant"'],
+  ['grant: a name of 257 characters', () => grant(stack(), { name: 'n'.repeat(257) }),
+    `\`name\` must be 1 to 256 characters of a-z A-Z 0-9 : / _ -, got: "${'n'.repeat(257)}"`],
+  ['grant: a key of another stack', () => {
+    const app = new App();
+    const other = new Stack(app, 'Keys', { env: ENV });
+    return new CmekGrant(new Stack(app, 'Grants', { env: ENV }), 'G', { key: key(other), granteePrincipal: GRANT_VENDOR });
+  }, '`key` must be a CmekKey of this grant\'s stack (Grants), got: one of Keys'],
+];
+
+const grantAccepted: Array<[string, () => void]> = [
+  ['grant: a context of exactly 8 pairs and 384 characters, and a 256-character name', () => {
+    const s = stack();
+    const pairs = Object.fromEntries('abcdefg'.split('').map((c) => [c, c]));
+    grant(s, { encryptionContextEquals: { ...pairs, h: 'v'.repeat(384 - 15) }, name: 'n'.repeat(256) });
+    expect(synthErrors(s)).toEqual([]);
+  }],
+  ['grant: tokens as grantee and context value are left to deploy time', () => {
+    const s = stack();
+    const role = new iam.Role(s, 'R', { assumedBy: new iam.AccountRootPrincipal() });
+    grant(s, { granteePrincipal: role.roleArn, encryptionContextSubset: { role: role.roleName } });
+    expect(synthErrors(s)).toEqual([]);
+  }],
+  ['grant: an account root, a user with a path and a GovCloud role are grantees', () => {
+    const s = stack();
+    const k = key(s);
+    for (const [i, arn] of [`arn:aws:iam::${VENDOR}:root`, `arn:aws:iam::${VENDOR}:user/team/alice`, `arn:aws-us-gov:iam::${VENDOR}:role/app`].entries()) {
+      new CmekGrant(s, `G${i}`, { key: k, granteePrincipal: arn });
+    }
+    expect(synthErrors(s)).toEqual([]);
+  }],
+];
+
+describe('grant inputs', () => {
+  test.each(grantAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
+    let thrown: Error | undefined;
+    try {
+      build();
+    } catch (e) {
+      thrown = e as Error;
+    }
+    expect(withoutPath(thrown?.message)).toBe(message);
+    expect(message).not.toContain('\n');
+  });
+
+  test.each(grantAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
     check();
   });
 });

@@ -1,6 +1,6 @@
 // A construction error names the construct it refused, first: which of a hundred keys was wrong matters as much as why.
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { CmekBucket, CmekKey, CmekKeyFleet, CmekOrganizationGuard, CmekReplicaKey, KeyDeletionMonitor, KeyUsageAuditor } from '../../src';
+import { CmekBucket, CmekGrant, CmekKey, CmekKeyFleet, CmekOrganizationGuard, CmekReplicaKey, KeyDeletionMonitor, KeyUsageAuditor } from '../../src';
 
 const ENV = { account: '999999999999', region: 'eu-west-1' };
 const stack = () => new Stack(new App(), 'Platform', { env: ENV });
@@ -18,6 +18,10 @@ const cases: Array<[string, () => unknown, string]> = [
   ['KeyUsageAuditor', () => new KeyUsageAuditor(stack(), 'Audit', { thresholdDays: 0 }), 'Platform/Audit: `thresholdDays`'],
   ['KeyDeletionMonitor', () => new KeyDeletionMonitor(stack(), 'Monitor', { alarmNamePrefix: 'x'.repeat(300) }), 'Platform/Monitor: `alarmNamePrefix`'],
   ['CmekOrganizationGuard', () => new CmekOrganizationGuard(stack(), 'Guard', { targetIds: ['r-ab12'], minDaysUnused: 0 }), 'Platform/Guard: `minDaysUnused`'],
+  ['CmekGrant', () => {
+    const s = stack();
+    new CmekGrant(s, 'VendorGrant', { key: new CmekKey(s, 'K', { alias: 'cmek/k' }), granteePrincipal: '*' });
+  }, 'Platform/VendorGrant: `granteePrincipal`'],
 ];
 
 describe('construction errors', () => {
