@@ -60,22 +60,30 @@ function fleet(clock: FakeClock, keysPer: number, opts: { denied?: string[]; fai
           throw Object.assign(new Error('The security token included in the request is invalid.'), { name: 'UnrecognizedClientException' });
         }
         let output: object;
-        if (op === 'ListKeysCommand') output = { Keys: ids.map((KeyId) => ({ KeyId })), Truncated: false };
-        else if (op === 'ListAliasesCommand') output = { Aliases: [], Truncated: false };
-        else if (op === 'DescribeKeyCommand') output = { KeyMetadata: { KeyId: input.KeyId, Arn: arn(input.KeyId!), KeyManager: 'CUSTOMER', KeyState: 'Enabled' } };
-        else {
-          const times = usage.get(`${account}/${region}`) ?? [];
-          const now = clock.now();
-          if (maxInWindow([...times.filter((t) => now - t < 1000), now], 1000) > 5) {
-            throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        switch (op) {
+          case 'ListKeysCommand':
+            output = { Keys: ids.map((KeyId) => ({ KeyId })), Truncated: false };
+            break;
+          case 'ListAliasesCommand':
+            output = { Aliases: [], Truncated: false };
+            break;
+          case 'DescribeKeyCommand':
+            output = { KeyMetadata: { KeyId: input.KeyId, Arn: arn(input.KeyId!), KeyManager: 'CUSTOMER', KeyState: 'Enabled' } };
+            break;
+          default: {
+            const times = usage.get(`${account}/${region}`) ?? [];
+            const now = clock.now();
+            if (maxInWindow([...times.filter((t) => now - t < 1000), now], 1000) > 5) {
+              throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+            }
+            usage.set(`${account}/${region}`, [...times, now]);
+            const unused = String(input.KeyId).endsWith('-k0');
+            output = {
+              KeyLastUsage: unused ? undefined : { Operation: 'Decrypt', Timestamp: new Date(now - DAY) },
+              TrackingStartDate: new Date('2026-04-23T00:00:00Z'),
+              KeyCreationDate: new Date('2025-01-01T00:00:00Z'),
+            };
           }
-          usage.set(`${account}/${region}`, [...times, now]);
-          const unused = String(input.KeyId).endsWith('-k0');
-          output = {
-            KeyLastUsage: unused ? undefined : { Operation: 'Decrypt', Timestamp: new Date(now - DAY) },
-            TrackingStartDate: new Date('2026-04-23T00:00:00Z'),
-            KeyCreationDate: new Date('2025-01-01T00:00:00Z'),
-          };
         }
         return { output: { ...output, $metadata: {} }, response: {} };
       },
