@@ -97,13 +97,15 @@ export interface MultiAuditOptions {
   readonly describeAccountError?: (account: string, err: unknown) => string;
   /** Turns a Region-level error into its line. */
   readonly describeError?: (err: unknown, region: string) => string;
+  /** Account+Regions audited at once; more wait their turn. @default 64 */
+  readonly maxConcurrentTargets?: number;
   /** Called as work completes: targets (account+Region) done and total, keys done and keys listed so far. */
   readonly onProgress?: (p: { targetsDone: number; targets: number; keysDone: number; keys: number }) => void;
 }
 
 /**
- * Audits every account in every Region at once. Each account+Region gets its own `auditKeys` run and so its own
- * GetKeyLastUsage rate limiter, matching the API's quota, which is per account and Region.
+ * Audits every account in every Region at once (up to `maxConcurrentTargets`). Each account+Region gets its own
+ * `auditKeys` run and so its own GetKeyLastUsage rate limiter, matching the API's quota, which is per account and Region.
  */
 export async function auditAccounts(options: MultiAuditOptions): Promise<MultiAuditReport> {
   const failures: AuditFailure[] = [];
@@ -120,44 +122,50 @@ export async function auditAccounts(options: MultiAuditOptions): Promise<MultiAu
       keys: sum(keysTotal),
     });
 
-  await Promise.all(
-    options.accounts.flatMap((acct) =>
-      options.regions.map(async (region) => {
-        const id = `${acct.account}/${region}`;
+  const pairs = options.accounts.flatMap((acct) => options.regions.map((region) => ({ acct, region })));
+  // Each target holds its own rate limit, so running them together costs no quota; the cap only bounds sockets and
+  // memory for very large organizations.
+  await runPool(
+    pairs,
+    options.maxConcurrentTargets ?? 64,
+    async ({ acct, region }) => {
+      const id = `${acct.account}/${region}`;
+      try {
+        let kms: KMSClient;
         try {
-          let kms: KMSClient;
-          try {
-            kms = await acct.kmsFor(region);
-          } catch (err) {
-            const message = options.describeAccountError?.(acct.account, err) ?? String((err as Error)?.message ?? err);
-            // One line per account, however many Regions it was to be audited in.
-            if (!failures.some((f) => f.account === acct.account && f.region === undefined)) failures.push({ account: acct.account, message });
-            return;
-          }
-          reports.push(
-            await auditKeys({
-              kms,
-              thresholdDays: options.thresholdDays,
-              aliasPrefix: options.aliasPrefix,
-              clock: options.clock,
-              onProgress: (done, total) => {
-                keysDone.set(id, done);
-                keysTotal.set(id, total);
-                progress();
-              },
-            }),
-          );
+          kms = await acct.kmsFor(region);
         } catch (err) {
-          failures.push({ account: acct.account, region, message: options.describeError?.(err, region) ?? String((err as Error)?.message ?? err) });
-        } finally {
-          targetsDone++;
-          progress();
+          const message = options.describeAccountError?.(acct.account, err) ?? String((err as Error)?.message ?? err);
+          // One line per account, however many Regions it was to be audited in.
+          if (!failures.some((f) => f.account === acct.account && f.region === undefined)) failures.push({ account: acct.account, message });
+          return;
         }
-      }),
-    ),
+        reports.push(
+          await auditKeys({
+            kms,
+            thresholdDays: options.thresholdDays,
+            aliasPrefix: options.aliasPrefix,
+            clock: options.clock,
+            onProgress: (done, total) => {
+              keysDone.set(id, done);
+              keysTotal.set(id, total);
+              progress();
+            },
+          }),
+        );
+      } catch (err) {
+        failures.push({ account: acct.account, region, message: options.describeError?.(err, region) ?? String((err as Error)?.message ?? err) });
+      } finally {
+        targetsDone++;
+        progress();
+      }
+    },
   );
 
-  const keys: KeyUsage[] = reports.flatMap((r) => r.keys);
+  // Completion order varies from run to run; the report does not.
+  const keys: KeyUsage[] = reports
+    .flatMap((r) => r.keys)
+    .sort((a, b) => a.account.localeCompare(b.account) || a.region.localeCompare(b.region) || a.keyId.localeCompare(b.keyId));
   const skipped = { awsManaged: 0, pendingDeletion: 0, notSelected: 0, deleted: 0 };
   for (const r of reports) {
     for (const k of Object.keys(skipped) as (keyof typeof skipped)[]) skipped[k] += r.skipped[k];
@@ -174,6 +182,14 @@ export async function auditAccounts(options: MultiAuditOptions): Promise<MultiAu
     regions: options.regions,
     failures,
   };
+}
+
+async function runPool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), items.length) }, worker));
 }
 
 function sum(m: Map<string, number>): number {
