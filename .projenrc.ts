@@ -89,6 +89,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager@^3.1163.0',
     '@aws-sdk/client-ssm@^3.1164.0',
     '@aws-sdk/client-cloudwatch@^3.1164.0',
+    // `cdk-cmek audit` across accounts and Regions: AssumeRole, Organizations ListAccounts, EC2 DescribeRegions.
+    '@aws-sdk/client-sts@^3.1164.0',
+    '@aws-sdk/client-organizations@^3.1164.0',
+    '@aws-sdk/client-ec2@^3.1164.0',
     '@types/aws-lambda',
     'fast-check@^4',
     'commander@^14',

@@ -1,11 +1,17 @@
 // `cdk-cmek audit`: the key usage audit as a report (table or JSON) with an exit code for CI.
+import * as fs from 'node:fs';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { STSClient } from '@aws-sdk/client-sts';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { checkConnection } from './args';
-import { EXIT, EXIT_CODES_HELP, oneLine } from './exit';
-import type { AuditClock } from '../monitoring/runtime/rate-limit';
-import { auditKeys, TRACKING_START, validateThresholdDays, type AuditReport, type KeyUsage } from '../monitoring/runtime/usage-audit';
+import { EXIT, oneLine } from './exit';
+import { activeOrganizationAccounts, assumedAccount, callerIdentity, currentAccount, enabledRegions } from '../monitoring/runtime/aws-targets';
+import { auditAccounts, parseAccounts, parseRegions, validateRoleName, type AuditAccount, type AuditFailure } from '../monitoring/runtime/multi-account';
+import { systemClock, type AuditClock } from '../monitoring/runtime/rate-limit';
+import { auditKeys, validateThresholdDays, type AuditReport, type KeyUsage } from '../monitoring/runtime/usage-audit';
 import { normalizeAliasPrefix } from '../private/alias-prefix';
 
 export interface AuditCliOptions {
@@ -14,6 +20,19 @@ export interface AuditCliOptions {
   readonly json?: boolean;
   readonly endpointUrl?: string;
   readonly aliasPrefix?: string;
+  readonly regions?: string;
+  readonly accounts?: string;
+  readonly organization?: boolean;
+  readonly assumeRole?: string;
+}
+
+/** AWS clients of a multi-account run; tests inject them. */
+export interface AuditClients {
+  readonly sts?: STSClient;
+  readonly organizations?: OrganizationsClient;
+  readonly ec2?: EC2Client;
+  /** Replaces the per-account KMS clients (tests). */
+  readonly accounts?: (ids: string[]) => AuditAccount[];
 }
 
 /** Where the command writes; tests swap these. */
@@ -23,8 +42,24 @@ export interface AuditIo {
   readonly clock?: AuditClock;
 }
 
-/** Exit codes: 0 all keys used within the threshold, 1 some key past it, 2 the audit could not run. */
+/**
+ * Exit codes: 0 all keys used within the threshold, 1 some key past it, 2 the audit could not run or some account
+ * or Region could not be audited (an incomplete audit must never look clean, even when it found unused keys).
+ */
 export const AUDIT_EXIT = { OK: EXIT.OK, UNUSED_KEYS: EXIT.FINDINGS, ERROR: EXIT.ERROR } as const;
+
+const AUDIT_EXIT_HELP = `
+Exit codes:
+  0  every audited key was used within --days, and every account and Region was audited
+  1  some customer-managed key is unused for more than --days (and nothing failed)
+  2  bad arguments, no credentials, or any account or Region that could not be audited
+     (an incomplete audit is never reported as clean, even when it also found unused keys)
+
+Across accounts: --accounts or --organization with --assume-role <name> assumes
+arn:<partition>:iam::<account>:role/<name> in each account; without --assume-role only the
+current account is audited. An account whose role cannot be assumed is reported and the run goes on.
+GetKeyLastUsage is called at most 5 times per second per account and Region.
+`;
 
 export function registerAuditCommand(program: Command): void {
   program
@@ -32,27 +67,34 @@ export function registerAuditCommand(program: Command): void {
     .description('List customer-managed KMS keys with their last use (GetKeyLastUsage); exit 1 when any key is unused past --days')
     .option('--days <n>', 'days without use after which a key counts as unused', '365')
     .option('--region <region>', 'AWS region to audit (default: from the environment or profile)')
+    .option('--regions <list>', 'Regions to audit: r1,r2 or all (the Regions enabled for the account, from EC2 DescribeRegions)')
+    .option('--accounts <ids|file>', 'account ids (comma-separated) or a file with one id per line (# comments); needs --assume-role')
+    .option('--organization', 'audit every ACTIVE account of the organization (Organizations ListAccounts); needs --assume-role')
+    .option('--assume-role <name>', 'role name to assume in each account (default: audit only the current account, on its own credentials)')
     .option('--json', 'print the report as JSON instead of a table')
     .option('--endpoint-url <url>', 'KMS endpoint to call instead of the default one')
     .option('--alias-prefix <prefix>', 'audit only keys with an alias starting with this (e.g. alias/cmek/; alias/ is added when missing)')
-    .addHelpText('after', EXIT_CODES_HELP('some customer-managed key is unused for more than --days'))
+    .addHelpText('after', AUDIT_EXIT_HELP)
     .action(async (options: AuditCliOptions) => {
       process.exitCode = await auditCommand(options, { stdout: process.stdout, stderr: process.stderr });
     });
 }
 
 /** Runs the audit and prints it; returns the exit code. */
-export async function auditCommand(options: AuditCliOptions, io: AuditIo, kms?: KMSClient): Promise<number> {
+export async function auditCommand(options: AuditCliOptions, io: AuditIo, kms?: KMSClient, clients: AuditClients = {}): Promise<number> {
   let thresholdDays: number;
   let aliasPrefix: string | undefined;
+  let multi: MultiArgs | undefined;
   try {
     thresholdDays = validateThresholdDays(options.days, '--days');
     aliasPrefix = options.aliasPrefix !== undefined ? normalizeAliasPrefix(options.aliasPrefix, '--alias-prefix') : undefined;
     checkConnection(options);
+    multi = multiArgs(options);
   } catch (err) {
     io.stderr.write(`cdk-cmek audit: ${oneLine((err as Error).message)}\n`);
     return AUDIT_EXIT.ERROR;
   }
+  if (multi) return auditMulti(options, multi, thresholdDays, aliasPrefix, io, clients);
   const client = kms ?? new KMSClient({ region: options.region, endpoint: options.endpointUrl });
   let report: AuditReport;
   try {
@@ -76,15 +118,100 @@ export async function auditCommand(options: AuditCliOptions, io: AuditIo, kms?: 
   return report.unusedKeyCount > 0 ? AUDIT_EXIT.UNUSED_KEYS : AUDIT_EXIT.OK;
 }
 
-/** Progress on stderr: a rewritten line on a terminal, a line every 50 keys in logs. */
+/** Progress on stderr, on a terminal only: one line rewritten in place. Logs and pipes get none. */
 export function auditProgress(stderr: AuditIo['stderr']): (done: number, total: number) => void {
   return (done, total) => {
-    if (stderr.isTTY) {
-      stderr.write(`\rauditing keys: ${done}/${total}${done === total ? '\n' : ''}`);
-    } else if (done % 50 === 0 || done === total) {
-      stderr.write(`auditing keys: ${done}/${total}\n`);
-    }
+    if (stderr.isTTY) stderr.write(`\rauditing keys: ${done}/${total}${done === total ? '\n' : ''}`);
   };
+}
+
+interface MultiArgs {
+  readonly regions?: string[] | 'all';
+  readonly accounts?: string[];
+  readonly organization: boolean;
+  readonly roleName?: string;
+}
+
+/** The multi-account flags, checked; undefined when none is given (a single-account, single-Region audit). */
+export function multiArgs(o: AuditCliOptions, readFile = (f: string) => fs.readFileSync(f, 'utf8')): MultiArgs | undefined {
+  if (o.regions === undefined && o.accounts === undefined && !o.organization && o.assumeRole === undefined) return undefined;
+  if (o.accounts !== undefined && o.organization) {
+    throw new Error(`\`--accounts\` and \`--organization\` exclude each other: pass one, got both (--accounts ${JSON.stringify(o.accounts)})`);
+  }
+  if (o.region !== undefined && o.regions !== undefined) {
+    throw new Error(`\`--region\` and \`--regions\` exclude each other: pass one, got: --region ${o.region} --regions ${o.regions}`);
+  }
+  const roleName = o.assumeRole !== undefined ? validateRoleName(o.assumeRole) : undefined;
+  const regions = o.regions !== undefined ? parseRegions(o.regions) : undefined;
+  const accounts = o.accounts !== undefined ? parseAccounts(o.accounts, readFile) : undefined;
+  if ((accounts || o.organization) && roleName === undefined) {
+    throw new Error(`\`--assume-role\` is required with ${accounts ? '--accounts' : '--organization'}: other accounts are reached only through a role, got none`);
+  }
+  return { regions, accounts, organization: o.organization === true, roleName };
+}
+
+/** Every account and Region at once; failures are reported and make the exit code 2. */
+async function auditMulti(
+  o: AuditCliOptions,
+  m: MultiArgs,
+  thresholdDays: number,
+  aliasPrefix: string | undefined,
+  io: AuditIo,
+  c: AuditClients,
+): Promise<number> {
+  const clock = io.clock ?? systemClock;
+  const fixedRegion = o.region ?? (Array.isArray(m.regions) ? m.regions[0] : undefined);
+  const sts = c.sts ?? new STSClient({ region: fixedRegion });
+  let accountIds: string[];
+  let regions: string[];
+  let partition: string;
+  let self: string;
+  try {
+    ({ account: self, partition } = await callerIdentity(sts));
+    const homeRegion = fixedRegion ?? (await sts.config.region());
+    const org = () => c.organizations ?? new OrganizationsClient({ region: homeRegion });
+    accountIds = m.accounts ?? (m.organization ? await activeOrganizationAccounts(org(), clock) : [self]);
+    if (m.regions === 'all') {
+      const found = await enabledRegions(c.ec2 ?? new EC2Client({ region: homeRegion }));
+      if (found.fellBack) io.stderr.write(`cdk-cmek audit: EC2 DescribeRegions failed; auditing the ${found.regions.length} default Regions instead\n`);
+      regions = found.regions;
+    } else {
+      regions = m.regions ?? [homeRegion];
+    }
+  } catch (err) {
+    io.stderr.write(`cdk-cmek audit: ${oneLine(auditErrorMessage(err, fixedRegion))}\n`);
+    return AUDIT_EXIT.ERROR;
+  }
+  const accounts =
+    c.accounts?.(accountIds) ??
+    accountIds.map((id) =>
+      m.roleName ? assumedAccount(id, { sts, partition, roleName: m.roleName, kmsEndpoint: o.endpointUrl }) : currentAccount(id, o.endpointUrl),
+    );
+  const report = await auditAccounts({
+    accounts,
+    regions,
+    thresholdDays,
+    aliasPrefix,
+    clock: io.clock,
+    describeAccountError: (_account, err) => `cannot assume role ${m.roleName}: ${(err as Error)?.message ?? String(err)}`,
+    describeError: (err, region) => auditErrorMessage(err, region),
+    onProgress: (p) => {
+      if (io.stderr.isTTY) {
+        io.stderr.write(`\rauditing: ${p.targetsDone}/${p.targets} account-Regions, ${p.keysDone}/${p.keys} keys${p.targetsDone === p.targets ? '\n' : ''}`);
+      }
+    },
+  });
+  io.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : auditTable(report, report.failures));
+  if (report.failures.length > 0) {
+    io.stderr.write(`cdk-cmek audit: incomplete: ${report.failures.length} account or account+Region failures (listed in the report)\n`);
+    return AUDIT_EXIT.ERROR;
+  }
+  return report.unusedKeyCount > 0 ? AUDIT_EXIT.UNUSED_KEYS : AUDIT_EXIT.OK;
+}
+
+/** One line per failure, e.g. `account 111122223333: cannot assume role Audit: AccessDenied ...`. */
+export function failureLine(f: AuditFailure): string {
+  return oneLine(`account ${f.account}${f.region ? ` Region ${f.region}` : ''}: ${f.message}`);
 }
 
 /** One readable line for the failures people hit: no credentials, no region, a region without the API. */
@@ -118,8 +245,8 @@ function day(iso: string): string {
   return iso.slice(0, 10);
 }
 
-/** The report as a table, longest-unused first, with a summary line and the `*` footnote. */
-export function auditTable(report: AuditReport): string {
+/** The report as a table, longest-unused first, with a summary line, the `*` footnote and any failures. */
+export function auditTable(report: AuditReport, failures: AuditFailure[] = []): string {
   const table = new Table({
     head: ['Key', 'Key ID', 'Account', 'Region', 'Last use', 'Operation', 'Days'],
     style: { head: [], border: [] },
@@ -131,7 +258,7 @@ export function auditTable(report: AuditReport): string {
       k.keyId,
       k.account,
       k.region,
-      k.neverUsed ? `${day(k.countedFrom)} *` : day(k.lastUsedAt!),
+      k.neverUsed ? `${day(k.trackingStartedAt)} *` : day(k.lastUsedAt!),
       k.operation ?? '-',
       `${k.daysSinceLastUse}${k.pastThreshold ? ' !' : ''}`,
     ]);
@@ -140,8 +267,13 @@ export function auditTable(report: AuditReport): string {
     table.toString(),
     `${report.unusedKeyCount} of ${report.keys.length} customer-managed keys unused for more than ${report.thresholdDays} days (marked !)`,
   ];
-  if (report.keys.some((k) => k.neverUsed)) {
-    lines.push(`* no use since tracking started (${day(TRACKING_START.toISOString())}): days count from then or from the key's creation, whichever is later`);
+  const starts = [...new Set(report.keys.filter((k) => k.neverUsed).map((k) => day(k.trackingStartedAt)))].sort();
+  if (starts.length > 0) {
+    lines.push(
+      `* no use recorded since tracking started on ${starts.join(', ')}; last use alone does not prove a key unneeded `
+        + '(days count from then or from the key\'s creation, whichever is later)',
+    );
   }
+  for (const f of failures) lines.push(failureLine(f));
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,5 @@
-// A local HTTP server speaking the KMS JSON 1.1 protocol for the calls the audit makes (moto has no GetKeyLastUsage).
+// A local HTTP server speaking the KMS JSON 1.1 protocol for the calls the audit makes (moto has no GetKeyLastUsage),
+// per account and Region: the Region from the request's SigV4 scope, the account from the caller's access key.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,43 +12,81 @@ export interface ServedKey {
   readonly aliases?: string[];
 }
 
+/** One request as the server saw it. */
+export interface ServedRequest {
+  readonly op: string;
+  readonly account: string;
+  readonly region: string;
+  /** Date.now() on arrival. */
+  readonly at: number;
+}
+
+export interface KmsServerOptions {
+  readonly pageSize?: number;
+  readonly getKeyLastUsageUnsupported?: boolean;
+  /** The caller's account from its access key (e.g. asked of moto's STS); a fixed account when absent. */
+  readonly accountOf?: (accessKeyId: string, sessionToken: string | undefined) => Promise<string>;
+  /** Regions whose every call fails with UnrecognizedClientException, like a Region not enabled for the account. */
+  readonly disabledRegions?: string[];
+}
+
 export interface KmsServer {
   readonly url: string;
   /** `X-Amz-Target` operation names in the order they arrived. */
   readonly calls: string[];
+  readonly requests: ServedRequest[];
   close(): Promise<void>;
 }
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
-const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 const epoch = (d: Date) => d.getTime() / 1000;
 
 /**
  * Serves ListKeys and ListAliases in pages of `pageSize`, DescribeKey and GetKeyLastUsage. With
  * `getKeyLastUsageUnsupported`, GetKeyLastUsage answers UnknownOperationException like a region without the API.
  */
-export async function startKmsServer(keys: ServedKey[], opts: { pageSize?: number; getKeyLastUsageUnsupported?: boolean } = {}): Promise<KmsServer> {
+export async function startKmsServer(
+  served: ServedKey[] | ((account: string, region: string) => ServedKey[]),
+  opts: KmsServerOptions = {},
+): Promise<KmsServer> {
   const pageSize = opts.pageSize ?? 2;
   const calls: string[] = [];
+  const requests: ServedRequest[] = [];
+  const accounts = new Map<string, Promise<string>>();
   const page = <T>(items: T[], marker?: string) => {
     const start = marker ? Number(marker) : 0;
     const more = start + pageSize < items.length;
     return { items: items.slice(start, start + pageSize), Truncated: more, ...(more ? { NextMarker: String(start + pageSize) } : {}) };
   };
-  const find = (keyId: string) => keys.find((k) => k.id === keyId || arn(k.id) === keyId);
 
   const server = http.createServer((req, res) => {
     let body = '';
+    const at = Date.now();
     req.on('data', (c) => (body += c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const op = String(req.headers['x-amz-target'] ?? '').replace('TrentService.', '');
+      const scope = /Credential=([^/]+)\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
+      const region = scope?.[2] ?? REGION;
+      let account = ACCOUNT;
+      if (opts.accountOf && scope) {
+        const token = req.headers['x-amz-security-token'] as string | undefined;
+        if (!accounts.has(scope[1])) accounts.set(scope[1], opts.accountOf(scope[1], token));
+        account = await accounts.get(scope[1])!;
+      }
       calls.push(op);
+      requests.push({ op, account: account, region, at });
+      const keys = typeof served === 'function' ? served(account, region) : served;
+      const arn = (id: string) => `arn:aws:kms:${region}:${account}:key/${id}`;
+      const find = (keyId: string) => keys.find((k) => k.id === keyId || arn(k.id) === keyId);
       const input = body ? JSON.parse(body) : {};
       const reply = (status: number, payload: unknown) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${calls.length}` });
         res.end(JSON.stringify(payload));
       };
+      if (opts.disabledRegions?.includes(region)) {
+        return reply(400, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+      }
       const notFound = () => reply(400, { __type: 'NotFoundException', message: `Key '${input.KeyId}' does not exist` });
       switch (op) {
         case 'ListKeys': {
@@ -55,8 +94,8 @@ export async function startKmsServer(keys: ServedKey[], opts: { pageSize?: numbe
           return reply(200, { Keys: p.items.map((k) => ({ KeyId: k.id, KeyArn: arn(k.id) })), Truncated: p.Truncated, NextMarker: p.NextMarker });
         }
         case 'ListAliases': {
-          const all = keys.flatMap((k) => (k.aliases ?? []).map((a) => ({ AliasName: a, AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:${a}`, TargetKeyId: k.id })));
-          const p = page([{ AliasName: 'alias/aws/ebs', AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/ebs` }, ...all], input.Marker);
+          const all = keys.flatMap((k) => (k.aliases ?? []).map((a) => ({ AliasName: a, AliasArn: `arn:aws:kms:${region}:${account}:${a}`, TargetKeyId: k.id })));
+          const p = page([{ AliasName: 'alias/aws/ebs', AliasArn: `arn:aws:kms:${region}:${account}:alias/aws/ebs` }, ...all], input.Marker);
           return reply(200, { Aliases: p.items, Truncated: p.Truncated, NextMarker: p.NextMarker });
         }
         case 'DescribeKey': {
@@ -64,7 +103,7 @@ export async function startKmsServer(keys: ServedKey[], opts: { pageSize?: numbe
           if (!k) return notFound();
           return reply(200, {
             KeyMetadata: {
-              AWSAccountId: ACCOUNT,
+              AWSAccountId: account,
               KeyId: k.id,
               Arn: arn(k.id),
               CreationDate: epoch(k.created),
@@ -102,6 +141,7 @@ export async function startKmsServer(keys: ServedKey[], opts: { pageSize?: numbe
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -35,6 +35,8 @@ export interface KeyUsage {
   readonly neverUsed: boolean;
   /** The date days are counted from: the last use, or max(tracking start, key creation). */
   readonly countedFrom: string;
+  /** When GetKeyLastUsage began recording for this key's account and Region: no recorded use means none since then. */
+  readonly trackingStartedAt: string;
   readonly daysSinceLastUse: number;
   /** Unused for more than the threshold. */
   readonly pastThreshold: boolean;
@@ -174,6 +176,7 @@ export async function auditKeys(options: AuditOptions): Promise<AuditReport> {
         operation: last ? usage.KeyLastUsage?.Operation : undefined,
         neverUsed: !last,
         countedFrom: countedFrom.toISOString(),
+        trackingStartedAt: trackingStart.toISOString(),
         daysSinceLastUse: days,
         pastThreshold: days > thresholdDays,
       };
