@@ -8,6 +8,7 @@ import {
   CmekAccessLogsBucket,
   CmekAction,
   CmekBucket,
+  CmekGrant,
   CmekGrantee,
   CmekKey,
   CmekKeyFleet,
@@ -78,6 +79,14 @@ export class CmekPlatformStack extends Stack {
       source: EnvelopeSource.fromFile(path.join(__dirname, 'seed', 'vendor-manifest.json')),
       encryptionContext: { vendor: 'acme' },
       contentType: 'application/json',
+    });
+
+    // A KMS grant: the vendor's auditor may decrypt data keys made for Acme only, revocable without a policy change.
+    new CmekGrant(this, 'AcmeAuditGrant', {
+      key: this.key,
+      granteePrincipal: `arn:aws:iam::${VENDOR_ACCOUNT}:role/acme-audit`,
+      operations: [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY],
+      encryptionContextEquals: { vendor: 'acme' },
     });
 
     // One key per customer namespace, multi-Region for disaster recovery.

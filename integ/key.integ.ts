@@ -35,6 +35,12 @@ new CmekKey(platform, 'VendorKey', {
     CmekGrantee.organization('o-a1b2c3d4e5', { requireEncryptionContextKeys: ['tenant'] }),
     CmekGrantee.servicePrincipal('logs.eu-west-1.amazonaws.com', { actions: [CmekAction.ENCRYPT, CmekAction.GENERATE_DATA_KEY, CmekAction.DESCRIBE_KEY] }),
     CmekGrantee.account('444455556666', { name: 'private-link', sourceVpce: ['vpce-0a1b2c3d4e5f67890'] }),
+    // EBS in the vendor's account may attach the key to the volumes it encrypts; the vendor may not make grants itself.
+    CmekGrantee.account('555566667777', { name: 'ebs-volumes', forAwsResources: true, viaServices: ['ec2.eu-west-1.amazonaws.com'] }),
+    CmekGrantee.servicePrincipal('delivery.logs.amazonaws.com', { actions: [CmekAction.GENERATE_DATA_KEY], sourceAccount: '999999999999' }),
+  ],
+  additionalStatements: [
+    new iam.PolicyStatement({ sid: 'VendorInventory', principals: [new iam.AccountPrincipal(VENDOR_ACCOUNT)], actions: ['kms:DescribeKey'], resources: ['*'] }),
   ],
   deletionGuard: { minDaysUnused: 90, exemptPrincipalArns: [breakGlass.roleArn] },
 });

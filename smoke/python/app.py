@@ -19,6 +19,7 @@ from cdk_cmek import (
     CmekAccessLogsBucket,
     CmekAction,
     CmekBucket,
+    CmekGrant,
     CmekFleetKeyOptions,
     CmekFleetTenant,
     CmekGrantee,
@@ -84,6 +85,13 @@ class CmekPlatformStack(Stack):
             source=EnvelopeSource.from_file(SEED),
             encryption_context={"vendor": "acme"},
             content_type="application/json",
+        )
+
+        CmekGrant(self, "AcmeAuditGrant",
+            key=self.key,
+            grantee_principal=f"arn:aws:iam::{VENDOR_ACCOUNT}:role/acme-audit",
+            operations=[CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY],
+            encryption_context_equals={"vendor": "acme"},
         )
 
         self.tenants = CmekKeyFleet(self, "TenantKeys",
