@@ -1,5 +1,5 @@
 // cdk-cmek: customer-managed KMS keys for vendors and cross-account workloads.
-export { CmekAction } from './key/actions';
+export { CmekAction } from './private/actions';
 export { CmekGrantee, CmekGranteeOptions } from './key/grantee';
 export { DeletionGuardOptions } from './key/deletion-guard';
 export { CmekKey } from './key/cmek-key';

@@ -5,10 +5,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { claimBucketPolicy } from './bucket-checks';
-import { BUCKET_READ_ACTIONS, BUCKET_WRITE_ACTIONS, CmekAction, SSE_KMS_READ_ACTIONS, SSE_KMS_WRITE_ACTIONS } from '../key/actions';
 import { CmekKey } from '../key/cmek-key';
 import { bindGrantee, CmekGrantee } from '../key/grantee';
 import { bucketPolicyStatement, identityStatement, keyPolicyStatements } from '../key/grantee-statements';
+import { BUCKET_READ_ACTIONS, BUCKET_WRITE_ACTIONS, CmekAction, SSE_KMS_READ_ACTIONS, SSE_KMS_WRITE_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
 import { policyProblems } from '../private/policy-check';
 

@@ -19,6 +19,7 @@ import {
   WRAPPED_KEY_BASE64_MAX_CHARS,
 } from './format';
 import { claimObjectKey } from './unique-object-key';
+import { ENVELOPE_KEY_ACTIONS, ENVELOPE_OBJECT_ACTIONS, ENVELOPE_REKEY_FROM_ACTIONS, SSE_KMS_WRITE_THROUGH_S3_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
 import { createOwnedFunction, functionCheckovSkips, ignoreFunctionCfnLint, OwnedFunctionReasons } from '../private/owned-function';
 import { acknowledgeNag, nagValue, skipCheckov } from '../private/suppressions';
@@ -169,17 +170,17 @@ export class EnvelopeEncryptedObject extends Construct {
     };
     const statements = [
       new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload'],
+        actions: [...ENVELOPE_OBJECT_ACTIONS],
         resources: [object],
       }),
       new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey', 'kms:ReEncryptTo'],
+        actions: [...ENVELOPE_KEY_ACTIONS],
         resources: [props.key.keyArn],
         conditions: contextConditions,
       }),
       // A re-key reads the wrapped data key under the previous key, whose ARN only the deployment knows.
       new iam.PolicyStatement({
-        actions: ['kms:ReEncryptFrom'],
+        actions: [...ENVELOPE_REKEY_FROM_ACTIONS],
         resources: [Stack.of(this).formatArn({ service: 'kms', account: '*', region: '*', resource: 'key', resourceName: '*' })],
         conditions: contextConditions,
       }),
@@ -189,7 +190,7 @@ export class EnvelopeEncryptedObject extends Construct {
       // SSE-KMS of the bucket itself: S3 calls KMS on the handler's behalf for PutObject and CopyObject.
       statements.push(
         new iam.PolicyStatement({
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          actions: [...SSE_KMS_WRITE_THROUGH_S3_ACTIONS],
           resources: [props.bucket.encryptionKey.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
         }),

@@ -6,6 +6,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { EnvelopeSourceSpec, SourceSpec } from './contract';
+import { KMS_DECRYPT_ACTIONS, S3_READ_OBJECT_ACTIONS, SECRET_READ_ACTIONS, SSM_READ_ACTIONS } from '../private/actions';
 import { got } from '../private/validate';
 
 /** Options of `EnvelopeSource.fromSecret`. */
@@ -92,7 +93,7 @@ class AssetSource extends EnvelopeSource {
       spec,
       statements: [
         new iam.PolicyStatement({
-          actions: ['s3:GetObject'],
+          actions: [...S3_READ_OBJECT_ACTIONS],
           resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)],
         }),
       ],
@@ -108,11 +109,11 @@ class SecretSource extends EnvelopeSource {
     const spec: SourceSpec = { type: 'secret', id: this.secret.secretArn, field: this.options.jsonField };
     // A partial ARN (imported by name) lacks the six random characters Secrets Manager appends.
     const arn = this.secret.secretFullArn ?? `${this.secret.secretArn}-??????`;
-    const statements = [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arn] })];
+    const statements = [new iam.PolicyStatement({ actions: [...SECRET_READ_ACTIONS], resources: [arn] })];
     if (this.secret.encryptionKey) {
       statements.push(
         new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
+          actions: [...KMS_DECRYPT_ACTIONS],
           resources: [this.secret.encryptionKey.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(scope).region}.amazonaws.com` } },
         }),
@@ -134,14 +135,14 @@ class SsmSource extends EnvelopeSource {
     const resourceName = this.name.startsWith('/') ? this.name.slice(1) : this.name;
     const statements = [
       new iam.PolicyStatement({
-        actions: ['ssm:GetParameter'],
+        actions: [...SSM_READ_ACTIONS],
         resources: [Arn.format({ service: 'ssm', resource: 'parameter', resourceName }, stack)],
       }),
     ];
     if (this.options.encryptionKey) {
       statements.push(
         new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
+          actions: [...KMS_DECRYPT_ACTIONS],
           resources: [this.options.encryptionKey.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` } },
         }),

@@ -14,8 +14,8 @@ import {
   principalProblem,
 } from './contract';
 import { GrantProvider } from './grant-provider';
-import { CMEK_USAGE_ACTIONS, CmekAction } from '../key/actions';
 import { CmekKey } from '../key/cmek-key';
+import { CMEK_USAGE_ACTIONS, CmekAction } from '../private/actions';
 import { withPath } from '../private/errors';
 import { got } from '../private/validate';
 

@@ -4,7 +4,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from './actions';
 import { CmekKeyProps } from './cmek-key-props';
 import { destroyConflict, registerGuard, resolveDeletionGuard } from './deletion-guard';
 import { bindGrantee, CmekGrantee } from './grantee';
@@ -22,6 +21,7 @@ import {
   usageUnknownStatement,
 } from './key-policy';
 import { deployedJsonBytes, keyPolicySizeProblem } from './policy-size';
+import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { renderedResource } from '../private/rendered-resource';

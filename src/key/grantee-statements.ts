@@ -1,6 +1,6 @@
 // Every statement one grantee causes: key policy, bucket policy, and the identity policy of a principal in another stack.
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AWS_RESOURCE_GRANT_ACTIONS, CmekAction } from './actions';
+import { AWS_RESOURCE_GRANT_ACTIONS, CmekAction } from '../private/actions';
 
 /** Condition blocks as IAM writes them: operator → condition key → value(s). */
 export type Conditions = { [operator: string]: { [key: string]: unknown } };

@@ -2,8 +2,8 @@
 import { Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
-import { CMEK_USAGE_ACTIONS, CmekAction } from './actions';
 import { BoundGrantee, Conditions, GranteeKind, merge } from './grantee-statements';
+import { CMEK_USAGE_ACTIONS, CmekAction } from '../private/actions';
 import { principalProblem } from '../private/policy-check';
 import { got, validateAccountId, validateFixedConditionValue, validatePattern } from '../private/validate';
 

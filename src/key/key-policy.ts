@@ -1,6 +1,6 @@
 // Pure builders of the key's own statements (root, administration, deletion guard); grantee-statements.ts builds the grantees'.
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { DELETION_GUARD_ACTIONS, KEY_ADMIN_ACTIONS } from './actions';
+import { DELETION_GUARD_ACTIONS, KEY_ADMIN_ACTIONS } from '../private/actions';
 
 /** Statement ids, stable across deployments: tools and people find statements by them. */
 export const SID = {

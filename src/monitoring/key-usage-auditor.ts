@@ -14,6 +14,7 @@ import { MonitoringNames } from './naming';
 import { createNotificationTopic } from './notification-topic';
 import { KeyMetrics } from '../key/key-metrics';
 import { AUDITOR_DIMENSION, METRIC_NAMESPACE, UNUSED_KEY_COUNT } from '../key/metric-names';
+import { AUDITOR_LIST_ACTIONS, AUDITOR_READ_ACTIONS, PUT_METRIC_ACTIONS } from '../private/actions';
 import { normalizeAliasPrefix } from '../private/alias-prefix';
 import { withPath } from '../private/errors';
 import { createOwnedFunction } from '../private/owned-function';
@@ -142,15 +143,15 @@ export class KeyUsageAuditor extends Construct {
           ...(props.tagValue ? { TAG_VALUE: props.tagValue } : {}),
         },
         statements: [
-          new iam.PolicyStatement({ sid: 'ListKeysAndAliases', actions: ['kms:ListKeys', 'kms:ListAliases'], resources: ['*'] }),
+          new iam.PolicyStatement({ sid: 'ListKeysAndAliases', actions: [...AUDITOR_LIST_ACTIONS], resources: ['*'] }),
           new iam.PolicyStatement({
             sid: 'ReadKeyUsage',
-            actions: ['kms:DescribeKey', 'kms:GetKeyLastUsage', ...(props.tagKey ? ['kms:ListResourceTags'] : [])],
+            actions: [...AUDITOR_READ_ACTIONS, ...(props.tagKey ? ['kms:ListResourceTags'] : [])],
             resources: [keyArns],
           }),
           new iam.PolicyStatement({
             sid: 'PublishMetrics',
-            actions: ['cloudwatch:PutMetricData'],
+            actions: [...PUT_METRIC_ACTIONS],
             resources: ['*'],
             conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
           }),

@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { libraryKeyAlias } from './naming';
 import { CmekKey } from '../key/cmek-key';
+import { LOGS_SERVICE_KEY_ACTIONS } from '../private/actions';
 import { ignoreCfnLint, skipCheckov } from '../private/suppressions';
 
 /**
@@ -46,7 +47,7 @@ export function createMonitorTrail(scope: Construct, props: MonitorTrailOptions)
     new iam.PolicyStatement({
       sid: 'AllowCloudWatchLogs',
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      actions: [...LOGS_SERVICE_KEY_ACTIONS],
       resources: ['*'],
       conditions: {
         ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },

@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { libraryKeyAlias } from './naming';
 import { CmekKey } from '../key/cmek-key';
+import { SNS_PUBLISH_ACTIONS } from '../private/actions';
 
 /** Statement ids of the publishing grants, on the topic policy and on the topic's key policy. */
 export const PUBLISH_SID = {
@@ -91,7 +92,7 @@ export class TopicPublishers {
     return new iam.PolicyStatement({
       sid,
       principals: [new iam.ServicePrincipal(service)],
-      actions: ['sns:Publish'],
+      actions: [...SNS_PUBLISH_ACTIONS],
       resources: [this.topic.topicArn],
       conditions,
     });

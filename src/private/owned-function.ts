@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LOG_WRITE_ACTIONS } from './actions';
 import { ignoreCfnLint, skipCheckov, Suppression } from './suppressions';
 
 /**
@@ -129,7 +130,7 @@ export function createOwnedFunction(scope: Construct, props: OwnedFunctionProps)
       ...(props.statements ?? []),
       new iam.PolicyStatement({
         sid: props.logStatementSid,
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        actions: [...LOG_WRITE_ACTIONS],
         // The log group's ARN attribute ends in `:*`, which covers its streams.
         resources: [logGroup.logGroupArn],
       }),

@@ -1,4 +1,5 @@
-// Permission sets (KMS and S3), named once and shared by the code that grants and the messages that explain.
+// Every permission set the library grants (KMS, S3, and what its own functions need), named once and shared by the
+// code that grants and the messages that explain.
 
 /**
  * One of the cryptographic permissions a CMEK grantee can hold.
@@ -81,3 +82,47 @@ export const SSE_KMS_READ_ACTIONS: readonly CmekAction[] = [CmekAction.DECRYPT];
 
 /** Key use S3 needs to write SSE-KMS objects (multipart uploads decrypt too). */
 export const SSE_KMS_WRITE_ACTIONS: readonly CmekAction[] = [CmekAction.ENCRYPT, CmekAction.DECRYPT, CmekAction.GENERATE_DATA_KEY];
+
+/** What the envelope handler does to the one object it owns. */
+export const ENVELOPE_OBJECT_ACTIONS: readonly string[] = [
+  's3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload',
+];
+
+/** The envelope handler's use of the object's key: a new data key, and re-keying to it. */
+export const ENVELOPE_KEY_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:ReEncryptTo'];
+
+/** The envelope handler's use of the previous key on re-key. */
+export const ENVELOPE_REKEY_FROM_ACTIONS: readonly string[] = ['kms:ReEncryptFrom'];
+
+/** SSE-KMS through S3 for a principal that writes and copies objects. */
+export const SSE_KMS_WRITE_THROUGH_S3_ACTIONS: readonly string[] = ['kms:GenerateDataKey', 'kms:Decrypt'];
+
+/** Reading one asset object. */
+export const S3_READ_OBJECT_ACTIONS: readonly string[] = ['s3:GetObject'];
+
+/** Reading one secret. */
+export const SECRET_READ_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue'];
+
+/** Reading one parameter. */
+export const SSM_READ_ACTIONS: readonly string[] = ['ssm:GetParameter'];
+
+/** Unwrapping what a customer-managed key protects (a secret, a parameter). */
+export const KMS_DECRYPT_ACTIONS: readonly string[] = ['kms:Decrypt'];
+
+/** The usage auditor: finding keys. */
+export const AUDITOR_LIST_ACTIONS: readonly string[] = ['kms:ListKeys', 'kms:ListAliases'];
+
+/** The usage auditor: reading one key's last use (and its tags, when it selects by tag). */
+export const AUDITOR_READ_ACTIONS: readonly string[] = ['kms:DescribeKey', 'kms:GetKeyLastUsage'];
+
+/** Publishing metrics. */
+export const PUT_METRIC_ACTIONS: readonly string[] = ['cloudwatch:PutMetricData'];
+
+/** CloudWatch Logs on a log group's key, as its documentation writes the key policy. */
+export const LOGS_SERVICE_KEY_ACTIONS: readonly string[] = ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'];
+
+/** A function writing to its own log group. */
+export const LOG_WRITE_ACTIONS: readonly string[] = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+/** Publishing to a topic. */
+export const SNS_PUBLISH_ACTIONS: readonly string[] = ['sns:Publish'];
