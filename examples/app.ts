@@ -2,7 +2,8 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CmekDisasterRecoveryStack, CmekPlatformStack, VENDOR_ACCOUNT } from './platform-stack';
+import { CmekOrganizationGuard } from '../src';
+import { BREAK_GLASS_ROLE, CmekDisasterRecoveryStack, CmekPlatformStack, VENDOR_ACCOUNT } from './platform-stack';
 
 const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -27,5 +28,12 @@ new CmekDisasterRecoveryStack(app, 'CmekDisasterRecovery', {
   env: { account, region: recoveryRegion },
   crossRegionReferences: true,
   primary: platform.tenants.keyFor('globex'),
+});
+// The organization's management account: the deletion guard, as a resource control policy, for every key in the
+// member accounts, whoever made it; each account's break-glass role of the same name is exempt.
+const organization = new Stack(app, 'CmekOrganization', { env: { account: '222233334444', region } });
+new CmekOrganizationGuard(organization, 'DeletionGuard', {
+  targetIds: ['r-a1b2'],
+  exemptPrincipalArns: [`arn:aws:iam::*:role/${BREAK_GLASS_ROLE}`],
 });
 app.synth();

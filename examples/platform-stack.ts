@@ -24,7 +24,7 @@ import {
 export const VENDOR_ACCOUNT = '111122223333';
 
 /** The break-glass role's name: exempt from the deletion guard, and written as a literal ARN so replicas can carry it. */
-const BREAK_GLASS_ROLE = 'cmek-key-break-glass';
+export const BREAK_GLASS_ROLE = 'cmek-key-break-glass';
 
 /** The platform account's keys, its encrypted data bucket, the vendor's access to both, and the monitoring. */
 export class CmekPlatformStack extends Stack {
@@ -54,6 +54,12 @@ export class CmekPlatformStack extends Stack {
         CmekGrantee.account(VENDOR_ACCOUNT, { name: 'acme', viaServices: [`s3.${this.region}.amazonaws.com`] }),
         // The vendor's audit role may only read.
         CmekGrantee.role(`arn:aws:iam::${VENDOR_ACCOUNT}:role/acme-audit`, { actions: [CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY] }),
+        // The vendor's EBS volumes: EC2 may attach the key to them; the vendor may not make grants itself.
+        CmekGrantee.account(VENDOR_ACCOUNT, { name: 'acme-ebs', forAwsResources: true, viaServices: [`ec2.${this.region}.amazonaws.com`] }),
+      ],
+      // The vendor's key inventory may look the key up.
+      additionalStatements: [
+        new iam.PolicyStatement({ sid: 'VendorKeyInventory', principals: [new iam.AccountPrincipal(VENDOR_ACCOUNT)], actions: ['kms:DescribeKey'], resources: ['*'] }),
       ],
       deletionGuard: {
         minDaysUnused: 365,

@@ -20,6 +20,7 @@ from cdk_cmek import (
     CmekAction,
     CmekBucket,
     CmekGrant,
+    CmekOrganizationGuard,
     CmekFleetKeyOptions,
     CmekFleetTenant,
     CmekGrantee,
@@ -65,6 +66,12 @@ class CmekPlatformStack(Stack):
                 CmekGrantee.account(VENDOR_ACCOUNT, name="acme", via_services=[f"s3.{self.region}.amazonaws.com"]),
                 CmekGrantee.role(f"arn:aws:iam::{VENDOR_ACCOUNT}:role/acme-audit",
                                  actions=[CmekAction.DECRYPT, CmekAction.DESCRIBE_KEY]),
+                CmekGrantee.account(VENDOR_ACCOUNT, name="acme-ebs", for_aws_resources=True,
+                                    via_services=[f"ec2.{self.region}.amazonaws.com"]),
+            ],
+            additional_statements=[
+                iam.PolicyStatement(sid="VendorKeyInventory", principals=[iam.AccountPrincipal(VENDOR_ACCOUNT)],
+                                    actions=["kms:DescribeKey"], resources=["*"]),
             ],
             deletion_guard=DeletionGuardOptions(min_days_unused=365, exempt_principal_arns=[break_glass_arn]),
         )
@@ -164,5 +171,10 @@ CmekDisasterRecoveryStack(app, "CmekDisasterRecovery",
     env={"account": account, "region": recovery_region},
     cross_region_references=True,
     primary=platform.tenants.key_for("globex"),
+)
+organization = Stack(app, "CmekOrganization", env={"account": "222233334444", "region": region})
+CmekOrganizationGuard(organization, "DeletionGuard",
+    target_ids=["r-a1b2"],
+    exempt_principal_arns=[f"arn:aws:iam::*:role/{BREAK_GLASS_ROLE}"],
 )
 app.synth()

@@ -34,7 +34,10 @@ describe('example app', () => {
     const [key] = Object.values(keys);
     const statements = key.Properties.KeyPolicy.Statement;
     expect(statements.map((s: any) => s.Sid)).toEqual([
-      'CmekAccountRoot', 'CmekDeletionGuard', 'CmekDeletionGuardUsageUnknown', 'CmekMinimumPendingWindow', 'CmekUsageAcme', 'CmekUsageAcmeAudit', 'CmekUsageAcmeS3Read',
+      'CmekAccountRoot', 'CmekDeletionGuard', 'CmekDeletionGuardUsageUnknown', 'CmekMinimumPendingWindow', 'CmekUsageAcme', 'CmekUsageAcmeAudit',
+      'CmekUsageAcmeEbs', 'CmekUsageAcmeEbsAwsResources', 'VendorKeyInventory', 'CmekUsageAcmeS3Read',
+      // The KMS grant's handler: create only that grant, list, revoke.
+      'CmekGrantCreateCmekPlatformAcmeAuditGrant0AB6592E', 'CmekGrantHandlerList', 'CmekGrantHandlerRevoke',
     ]);
     const guard = statements.find((s: any) => s.Sid === 'CmekDeletionGuard');
     expect(JSON.stringify(guard.Condition.ArnNotLike['aws:PrincipalArn'])).toContain(':role/cmek-key-break-glass');
