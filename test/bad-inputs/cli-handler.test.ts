@@ -96,13 +96,17 @@ describe('cdk-cmek (bundled binary): usage errors', () => {
     expect(fs.readdirSync(fx).sort()).toEqual(['dir', 'dir-link', 'exists.txt', 'fifo']);
   });
 
-  test.each([['audit', 'some customer-managed key is unused for more than --days'], ['decrypt', 'refused: the object failed verification']])(
+  test.each([
+    ['audit', 'every audited key was used within --days', 'some customer-managed key is unused for more than --days', 'bad arguments, no credentials, or any account or Region'],
+    ['decrypt', 'done', 'refused: the object failed verification', 'usage or access error'],
+  ])(
     'GIVEN %s --help WHEN run THEN exit 0 and the exit codes are documented',
-    async (command, findings) => {
+    async (command, ok, findings, error) => {
       const r = await runCli([command, '--help'], env);
       expect(r.code).toBe(0);
-      expect(r.stdout.toString()).toContain(`Exit codes:\n  0  done\n  1  ${findings}`);
-      expect(r.stdout.toString()).toContain('  2  usage or access error');
+      expect(r.stdout.toString()).toContain(`Exit codes:\n  0  ${ok}`);
+      expect(r.stdout.toString()).toContain(`\n  1  ${findings}`);
+      expect(r.stdout.toString()).toContain(`\n  2  ${error}`);
     },
   );
 });
