@@ -1,13 +1,13 @@
 // EnvelopeEncryptedObject: an S3 object written at deploy time, envelope-encrypted under a KMS key in an S3 Encryption Client format.
 import * as path from 'node:path';
-import { CfnDeletionPolicy, CfnElement, CfnResource, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { ATTRIBUTES, EnvelopeProperties, REQUEST_MARKER_BYTES, sourceSpecOf } from './contract';
 import { EnvelopeSource } from './envelope-source';
 import {
@@ -21,8 +21,8 @@ import {
 import { claimObjectKey } from './unique-object-key';
 import { ENVELOPE_KEY_ACTIONS, ENVELOPE_OBJECT_ACTIONS, ENVELOPE_REKEY_FROM_ACTIONS, SSE_KMS_WRITE_THROUGH_S3_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
-import { createOwnedFunction, functionCheckovSkips, ignoreFunctionCfnLint, OwnedFunctionReasons } from '../private/owned-function';
-import { acknowledgeNag, nagValue, skipCheckov } from '../private/suppressions';
+import { createOwnedFunction, OwnedFunctionReasons, reasonProviderFramework } from '../private/owned-function';
+import { acknowledgeNag, nagValue } from '../private/suppressions';
 import { got } from '../private/validate';
 
 /** The on-object format, as the Amazon S3 Encryption Client defines it. */
@@ -303,45 +303,13 @@ class EnvelopeProvider extends Construct {
     const provider = new cr.Provider(this, 'Provider', { onEventHandler: fn });
     this.serviceToken = provider.serviceToken;
 
-    const fnLogicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
     const partition = nagValue(Stack.of(this).partition, 'Partition');
     acknowledgeNag(this.policy, {
       id: `AwsSolutions-IAM5[Resource::arn:${partition}:kms:*:*:key/*]`,
       reason: 'kms:ReEncryptFrom must reach the previous key of a re-key, whose ARN only the deployment knows; it is bound to the exact encryption context of the objects',
     });
-    acknowledgeNag(
-      provider,
-      {
-        // aws-cdk-lib writes managed-policy ARNs with the partition pseudo parameter, whatever the stack knows.
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'the aws-cdk-lib Provider framework function writes its own logs with the AWS managed basic execution role',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${fnLogicalId}.Arn>:*]`,
-        reason: 'the Provider framework may invoke every version of the one handler function',
-      },
-      {
-        id: 'AwsSolutions-L1',
-        reason: 'the Provider framework function runtime is chosen by aws-cdk-lib',
-      },
-    );
-    this.suppressFrameworkFindings(provider.node.findChild('framework-onEvent'));
-  }
-
-  /** checkov / cfn-lint findings of the Provider framework function, which aws-cdk-lib builds, each with its reason. */
-  private suppressFrameworkFindings(framework: IConstruct): void {
-    skipCheckov(framework, functionCheckovSkips({
-      ...HANDLER_REASONS,
-      plainEnvironment: 'The Provider framework environment holds only the handler function name, no secret.',
-    }));
-    ignoreFunctionCfnLint(framework);
-    // With @aws-cdk/aws-lambda:useCdkManagedLogGroup (a recommended flag), the framework function gets a log group of its own.
-    const frameworkLogs = framework.node.tryFindChild('LogGroup');
-    if (frameworkLogs instanceof logs.LogGroup) {
-      skipCheckov(frameworkLogs, [
-        { id: 'CKV_AWS_158', reason: 'The Provider framework logs CloudFormation requests and responses: secret sources appear by ARN or name only, inline text is in the template already; CloudWatch Logs encrypts the log at rest.' },
-      ]);
-    }
+    reasonProviderFramework(provider, fn, HANDLER_REASONS,
+      'The Provider framework logs CloudFormation requests and responses: secret sources appear by ARN or name only, inline text is in the template already; CloudWatch Logs encrypts the log at rest.');
   }
 
   /** Adds one object's statements to the shared policy. */

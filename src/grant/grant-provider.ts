@@ -1,14 +1,13 @@
 // The one handler and Provider every CmekGrant of a stack shares, and the key-policy statements that let it manage grants.
 import * as path from 'node:path';
-import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { CmekKey } from '../key/cmek-key';
-import { createOwnedFunction, functionCheckovSkips, ignoreFunctionCfnLint, OwnedFunctionReasons } from '../private/owned-function';
-import { acknowledgeNag, skipCheckov } from '../private/suppressions';
+import { createOwnedFunction, OwnedFunctionReasons, reasonProviderFramework } from '../private/owned-function';
 
 /** Why the lint findings of the grant handler do not apply (the Provider framework function shares the first three). */
 const HANDLER_REASONS: OwnedFunctionReasons = {
@@ -53,18 +52,8 @@ export class GrantProvider extends Construct {
     const provider = new cr.Provider(this, 'Provider', { onEventHandler: owned.function });
     this.serviceToken = provider.serviceToken;
 
-    const fnLogicalId = Stack.of(this).getLogicalId(owned.function.node.defaultChild as CfnElement);
-    acknowledgeNag(
-      provider,
-      {
-        // aws-cdk-lib writes managed-policy ARNs with the partition pseudo parameter, whatever the stack knows.
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'the aws-cdk-lib Provider framework function writes its own logs with the AWS managed basic execution role',
-      },
-      { id: `AwsSolutions-IAM5[Resource::<${fnLogicalId}.Arn>:*]`, reason: 'the Provider framework may invoke every version of the one handler function' },
-      { id: 'AwsSolutions-L1', reason: 'the Provider framework function runtime is chosen by aws-cdk-lib' },
-    );
-    this.suppressFrameworkFindings(provider.node.findChild('framework-onEvent'));
+    reasonProviderFramework(provider, owned.function, HANDLER_REASONS,
+      'The Provider framework logs CloudFormation requests and responses: grant ids, names and tokens, which give nothing to anyone but the grantee; CloudWatch Logs encrypts the log at rest.');
   }
 
   /**
@@ -88,19 +77,4 @@ export class GrantProvider extends Construct {
     }
   }
 
-  /** checkov / cfn-lint findings of the Provider framework function, which aws-cdk-lib builds, each with its reason. */
-  private suppressFrameworkFindings(framework: IConstruct): void {
-    skipCheckov(framework, functionCheckovSkips({
-      ...HANDLER_REASONS,
-      plainEnvironment: 'The Provider framework environment holds only the handler function name, no secret.',
-    }));
-    ignoreFunctionCfnLint(framework);
-    // With @aws-cdk/aws-lambda:useCdkManagedLogGroup (a recommended flag), the framework function gets a log group of its own.
-    const frameworkLogs = framework.node.tryFindChild('LogGroup');
-    if (frameworkLogs instanceof logs.LogGroup) {
-      skipCheckov(frameworkLogs, [
-        { id: 'CKV_AWS_158', reason: 'The Provider framework logs CloudFormation requests and responses: grant ids, names and tokens, which give nothing to anyone but the grantee; CloudWatch Logs encrypts the log at rest.' },
-      ]);
-    }
-  }
 }

@@ -1,11 +1,12 @@
 // A Lambda function the library owns: its role, its log group, a log policy scoped to that group, and the reasoned lint skips.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { LOG_WRITE_ACTIONS } from './actions';
-import { ignoreCfnLint, skipCheckov, Suppression } from './suppressions';
+import { acknowledgeNag, ignoreCfnLint, skipCheckov, Suppression } from './suppressions';
 
 /**
  * Why each template-linter finding that every owned function raises does not apply to this one: every function
@@ -141,4 +142,31 @@ export function createOwnedFunction(scope: Construct, props: OwnedFunctionProps)
   ignoreFunctionCfnLint(fn);
   skipCheckov(logGroup, [{ id: 'CKV_AWS_158', reason: props.reasons.unencryptedLogs }]);
   return { function: fn, role, logGroup, policy };
+}
+
+/**
+ * The findings of the function aws-cdk-lib's `Provider` builds around an owned handler, each with its reason:
+ * cdk-nag on the provider, checkov and cfn-lint on its framework function and, with
+ * `@aws-cdk/aws-lambda:useCdkManagedLogGroup` (a recommended flag), on the framework's own log group.
+ */
+export function reasonProviderFramework(provider: cr.Provider, handler: lambda.Function, reasons: OwnedFunctionReasons, logsReason: string): void {
+  const handlerLogicalId = Stack.of(provider).getLogicalId(handler.node.defaultChild as CfnElement);
+  acknowledgeNag(
+    provider,
+    {
+      // aws-cdk-lib writes managed-policy ARNs with the partition pseudo parameter, whatever the stack knows.
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'the aws-cdk-lib Provider framework function writes its own logs with the AWS managed basic execution role',
+    },
+    { id: `AwsSolutions-IAM5[Resource::<${handlerLogicalId}.Arn>:*]`, reason: 'the Provider framework may invoke every version of the one handler function' },
+    { id: 'AwsSolutions-L1', reason: 'the Provider framework function runtime is chosen by aws-cdk-lib' },
+  );
+  const framework = provider.node.findChild('framework-onEvent');
+  skipCheckov(framework, functionCheckovSkips({
+    ...reasons,
+    plainEnvironment: 'The Provider framework environment holds only the handler function name, no secret.',
+  }));
+  ignoreFunctionCfnLint(framework as Construct);
+  const frameworkLogs = framework.node.tryFindChild('LogGroup');
+  if (frameworkLogs instanceof logs.LogGroup) skipCheckov(frameworkLogs, [{ id: 'CKV_AWS_158', reason: logsReason }]);
 }
