@@ -11,6 +11,7 @@ import { bucketPolicyStatement, identityStatement, keyPolicyStatements } from '.
 import { BUCKET_READ_ACTIONS, BUCKET_WRITE_ACTIONS, CmekAction, SSE_KMS_READ_ACTIONS, SSE_KMS_WRITE_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
 import { policyProblems } from '../private/policy-check';
+import { ResolvedOnce } from '../private/resolved-once';
 
 /**
  * Properties of a `CmekBucket`.
@@ -145,11 +146,16 @@ export class CmekBucket extends s3.BucketBase {
       this.bucketDualStackDomainName = this.bucket.bucketDualStackDomainName;
       this.denyOtherEncryption();
       claimBucketPolicy(this, this.bucket);
+      // denyOtherEncryption created the policy; the check resolves it as the template will hold it (a Lazy principal
+      // is checked for what it produces), and the template reuses that resolution.
+      const cfnPolicy = this.bucket.policy!.node.defaultChild as s3.CfnBucketPolicy;
+      const resolvedPolicy = ResolvedOnce.of(cfnPolicy.policyDocument);
+      cfnPolicy.policyDocument = resolvedPolicy;
       this.node.addValidation({
         validate: () => {
-          const policy = this.bucket.policy?.document;
-          // Resolved, as the template will hold it: a Lazy principal is checked for what it produces.
-          return policy ? policyProblems(Stack.of(this).resolve(policy.toJSON()), `bucket policy of ${this.node.path}`, 'bucket') : [];
+          const problems = policyProblems(Stack.of(this).resolve(resolvedPolicy), `bucket policy of ${this.node.path}`, 'bucket');
+          resolvedPolicy.keepForTemplate();
+          return problems;
         },
       });
     } catch (e) {

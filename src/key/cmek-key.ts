@@ -25,6 +25,7 @@ import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
 import { renderedResource } from '../private/rendered-resource';
+import { ResolvedOnce } from '../private/resolved-once';
 import { skipCheckov } from '../private/suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
@@ -70,6 +71,7 @@ export class CmekKey extends Resource implements kms.IKey {
   private readonly allowAccountRootAccess: boolean;
   private readonly sids = new Set<string>();
   private readonly guard?: DeletionGuardStatementOptions;
+  private readonly resolvedPolicy: ResolvedOnce;
 
   constructor(scope: Construct, id: string, props: CmekKeyProps) {
     super(scope, id);
@@ -107,6 +109,9 @@ export class CmekKey extends Resource implements kms.IKey {
         multiRegion: props.multiRegion,
         policy: this.policy,
       });
+      const cfnKey = this.key.node.defaultChild as kms.CfnKey;
+      this.resolvedPolicy = ResolvedOnce.of(cfnKey.keyPolicy);
+      cfnKey.keyPolicy = this.resolvedPolicy;
       claimAlias(this, this.aliasName);
       this.key.addAlias(this.aliasName);
       this.keyArn = this.key.keyArn;
@@ -285,6 +290,7 @@ export class CmekKey extends Resource implements kms.IKey {
     // What the template will hold, escape hatches included: addPropertyOverride on the policy, addOverride of the
     // DeletionPolicy.
     const rendered = renderedResource(cfnKey);
+    this.resolvedPolicy.keepForTemplate();
     const resolved = rendered.Properties?.KeyPolicy;
     const conflict = destroyConflict(this.guard, rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');

@@ -1,0 +1,54 @@
+// A resource property that a synth-time check resolves in full, so that the template reuses that value instead of resolving it again.
+import { IPostProcessor, IResolvable, IResolveContext, Token } from 'aws-cdk-lib';
+
+/**
+ * Stands in for a policy property (a key policy, a bucket policy) that a validation resolves and checks. Resolving a
+ * policy is most of what synthesizing it costs (every reference allocates its logical id again), so the value the
+ * check saw is handed, once, to the template's own resolution of the property. Every other resolution (preparation,
+ * the tree view, aspects, a user's `stack.resolve`) resolves it afresh.
+ *
+ * Why the reuse is exact: aws-cdk-lib validates after preparing the tree and before writing templates, nothing changes
+ * the tree in between, and the value is resolved in the same stack by the same resolver (only the document path
+ * differs, which no policy token reads). The next synth starts with preparation, which drops anything kept.
+ */
+export class ResolvedOnce implements IResolvable, IPostProcessor {
+  /** Wraps a property's value; set the wrapper as the property's value in its place. */
+  public static of(value: unknown): ResolvedOnce {
+    return new ResolvedOnce(value);
+  }
+
+  public readonly creationStack: string[] = [];
+  /** The last full resolution, post-processing included (what the template would hold). */
+  private last?: { readonly value: unknown };
+  /** The value kept for the template, between validation and synthesis. */
+  private kept?: { readonly value: unknown };
+
+  private constructor(private readonly inner: unknown) {}
+
+  /** Keeps the value of the last full resolution for the template's resolution; call it after a check resolved it. */
+  public keepForTemplate(): void {
+    this.kept = this.last;
+  }
+
+  public resolve(context: IResolveContext): unknown {
+    const kept = this.kept;
+    if (context.preparing) {
+      // A new synth: whatever was kept belongs to the last one.
+      this.kept = undefined;
+    } else if (kept !== undefined && context.documentPath[0] === 'Resources') {
+      this.kept = undefined;
+      return kept.value;
+    }
+    context.registerPostProcessor(this);
+    return this.inner;
+  }
+
+  public postProcess(input: unknown): unknown {
+    this.last = { value: input };
+    return input;
+  }
+
+  public toString(): string {
+    return Token.asString(this);
+  }
+}

@@ -1,0 +1,88 @@
+// ResolvedOnce: the template reuses the key and bucket policies the synth-time checks resolved, and is exactly what a
+// fresh resolution gives, on the first synth and on every later one.
+import { App, Lazy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { CmekBucket, CmekGrantee, CmekKey } from '../../src';
+
+const ACCOUNT = '111122223333';
+
+function build() {
+  const app = new App();
+  const stack = new Stack(app, 'Reuse', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+  const key = new CmekKey(stack, 'Key', { alias: 'alias/reuse', grantees: [CmekGrantee.account('222233334444', { name: 'acme' })] });
+  const bucket = new CmekBucket(stack, 'Bucket', { encryptionKey: key });
+  bucket.grantCrossAccountRead(CmekGrantee.account('444455556666', { name: 'reader' }));
+  return { app, stack, key, bucket };
+}
+
+function template(app: App, skipValidation = false): Record<string, unknown> {
+  return app.synth({ force: true, skipValidation }).getStackByName('Reuse').template as Record<string, unknown>;
+}
+
+/** How often each policy document is resolved during `f`. */
+function resolutions(documents: iam.PolicyDocument[], f: () => void): number[] {
+  const counts = documents.map(() => 0);
+  const original = iam.PolicyDocument.prototype.resolve;
+  const spy = jest.spyOn(iam.PolicyDocument.prototype, 'resolve').mockImplementation(function (this: iam.PolicyDocument, context) {
+    const i = documents.indexOf(this);
+    if (i >= 0) counts[i]++;
+    return original.call(this, context);
+  });
+  try {
+    f();
+  } finally {
+    spy.mockRestore();
+  }
+  return counts;
+}
+
+describe('ResolvedOnce', () => {
+  test('GIVEN a key and a bucket WHEN synthesized THEN the template is what a synth without the checks (no reuse) gives', () => {
+    const checked = template(build().app);
+    const unchecked = template(build().app, true);
+    expect(checked).toEqual(unchecked);
+  });
+
+  test('GIVEN the checks resolved both policies WHEN the template is written THEN it reuses them instead of resolving them again', () => {
+    const { app, key, bucket } = build();
+    const documents = [key.policy, bucket.policy!.document];
+    // Preparation, the check and the tree view resolve each policy; the template reuses the check's resolution.
+    expect(resolutions(documents, () => template(app))).toEqual([3, 3]);
+    // Without the checks there is nothing to reuse: preparation, the template and the tree view.
+    expect(resolutions(documents, () => template(app, true))).toEqual([3, 3]);
+  });
+
+  test('GIVEN a first synth WHEN statements are added and it synthesizes again THEN the second template has them', () => {
+    const { app, key, bucket } = build();
+    expect(JSON.stringify(template(app))).not.toContain('777788889999');
+    key.addGrantee(CmekGrantee.account('777788889999', { name: 'late' }));
+    bucket.grantCrossAccountRead(CmekGrantee.account('777788889999', { name: 'lateReader' }));
+    const second = JSON.stringify(template(app));
+    expect(second.match(/777788889999/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.parse(second)).toEqual(template(app, true));
+  });
+
+  test('GIVEN an uncached Lazy value in a statement WHEN it changes between synths THEN the second template holds the new value', () => {
+    const { app, key } = build();
+    let account = '888899990000';
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'LazyReader',
+      actions: ['kms:DescribeKey'],
+      principals: [new iam.AccountPrincipal(Lazy.uncachedString({ produce: () => account }))],
+      resources: ['*'],
+    }));
+    expect(JSON.stringify(template(app))).toContain('888899990000');
+    account = '999900001111';
+    const second = JSON.stringify(template(app));
+    expect(second).toContain('999900001111');
+    expect(second).not.toContain('888899990000');
+  });
+
+  test('GIVEN a synth WHEN the key policy is resolved by hand afterwards THEN it is resolved afresh, not the kept value', () => {
+    const { app, stack, key } = build();
+    template(app);
+    key.addGrantee(CmekGrantee.account('121212121212', { name: 'byHand' }));
+    expect(JSON.stringify(stack.resolve((key.key.node.defaultChild as kms.CfnKey).keyPolicy))).toContain('121212121212');
+  });
+});
