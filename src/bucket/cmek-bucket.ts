@@ -100,13 +100,6 @@ export class CmekBucket extends s3.BucketBase {
   /** The key that encrypts the bucket when it is a `CmekKey` of this app, whose policy grants then extend. */
   public readonly cmekKey?: CmekKey;
 
-  public readonly bucketName: string;
-  public readonly bucketArn: string;
-  public readonly bucketDomainName: string;
-  public readonly bucketWebsiteUrl: string;
-  public readonly bucketWebsiteDomainName: string;
-  public readonly bucketRegionalDomainName: string;
-  public readonly bucketDualStackDomainName: string;
   public readonly isWebsite?: boolean = false;
   public replicationRoleArn?: string;
   public disallowPublicAccess?: boolean = true;
@@ -137,13 +130,6 @@ export class CmekBucket extends s3.BucketBase {
         lifecycleRules: props.lifecycleRules,
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
-      this.bucketName = this.bucket.bucketName;
-      this.bucketArn = this.bucket.bucketArn;
-      this.bucketDomainName = this.bucket.bucketDomainName;
-      this.bucketWebsiteUrl = this.bucket.bucketWebsiteUrl;
-      this.bucketWebsiteDomainName = this.bucket.bucketWebsiteDomainName;
-      this.bucketRegionalDomainName = this.bucket.bucketRegionalDomainName;
-      this.bucketDualStackDomainName = this.bucket.bucketDualStackDomainName;
       this.denyOtherEncryption();
       claimBucketPolicy(this, this.bucket);
       // denyOtherEncryption created the policy; the check resolves it as the template will hold it (a Lazy principal
@@ -161,6 +147,35 @@ export class CmekBucket extends s3.BucketBase {
     } catch (e) {
       throw withPath(this.node.path, e);
     }
+  }
+
+  // The inner bucket's attributes, read when asked: each one builds its own tokens, and most apps read two of them.
+  public get bucketName(): string {
+    return this.bucket.bucketName;
+  }
+
+  public get bucketArn(): string {
+    return this.bucket.bucketArn;
+  }
+
+  public get bucketDomainName(): string {
+    return this.bucket.bucketDomainName;
+  }
+
+  public get bucketWebsiteUrl(): string {
+    return this.bucket.bucketWebsiteUrl;
+  }
+
+  public get bucketWebsiteDomainName(): string {
+    return this.bucket.bucketWebsiteDomainName;
+  }
+
+  public get bucketRegionalDomainName(): string {
+    return this.bucket.bucketRegionalDomainName;
+  }
+
+  public get bucketDualStackDomainName(): string {
+    return this.bucket.bucketDualStackDomainName;
   }
 
   /** The bucket policy (the underlying bucket's): every statement added through this bucket lands in it. */
