@@ -1,6 +1,9 @@
 // The cancel-on-use handler against a KMS that enforces key states (LocalStack's, else local-kms): real pending-deletion
 // failures, delivered as CloudWatch Logs subscription events, cancel only the monitored keys, once.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
@@ -20,6 +23,7 @@ import {
 } from '../../../src/monitoring/runtime/cancel-deletion';
 import { installKeyStateKms, KEY_STATE_KMS_REQUIRED } from '../../support/key-state-kms';
 import type { Emulator } from '../../support/moto';
+import { ensureLambdaBundle } from '../support/bundle';
 import { JsonFilterPattern } from '../support/filter-pattern';
 
 jest.setTimeout(900_000);
@@ -28,7 +32,7 @@ const REGION = 'eu-west-1';
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'decrypt-pending-deletion.json'), 'utf8'));
 
 /** A CloudWatch Logs subscription delivery, as Lambda receives it: gzipped JSON, base64. */
-export function delivery(messages: string[], messageType = 'DATA_MESSAGE'): { awslogs: { data: string } } {
+function delivery(messages: string[], messageType = 'DATA_MESSAGE'): { awslogs: { data: string } } {
   const payload = {
     messageType,
     owner: '000000000000',
@@ -56,6 +60,24 @@ function trailRecord(keyArn: string, err: { name: string; message: string }, eve
 function topicRecorder(): { published: PublishCommandInput[]; client: CancelDeletionClients['sns'] } {
   const published: PublishCommandInput[] = [];
   return { published, client: { send: (async (command: { input: PublishCommandInput }) => { published.push(command.input); return { MessageId: String(published.length) }; }) as never } };
+}
+
+/** Records SNS Publish requests as sent on the wire (the query protocol), and answers as SNS does. */
+async function startSnsRecorder(): Promise<{ url: string; requests: URLSearchParams[]; close(): Promise<void> }> {
+  const requests: URLSearchParams[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      requests.push(new URLSearchParams(body));
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${requests.length}</MessageId></PublishResult>` +
+        '<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 describe('readConfig', () => {
@@ -195,6 +217,49 @@ suite(`cancel deletion on use against ${stateKms.kms?.name ?? 'a key-state KMS'}
     expect(summary.outcomes.map((o) => o.result)).toEqual(['failed']);
     expect(topic.published[0].Subject).toBe('FAILED to cancel a KMS key deletion');
     expect(topic.published[0].Message).toMatch(/Result: failed: DescribeKey failed, the deletion is still pending: NotFoundException/);
+  });
+
+  test('GIVEN the bundled handler, run as Lambda loads it WHEN a use is delivered THEN it cancels over the wire and publishes the notice', async () => {
+    const bundle = ensureLambdaBundle('src/monitoring/runtime/cancel-deletion.lambda.ts');
+    const sns = await startSnsRecorder();
+    try {
+      const { arn, record } = await keyPendingDeletion();
+      const account = arn.split(':')[4];
+      const event = delivery([record]);
+      const harness = `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, { invokedFunctionArn: 'arn:aws:lambda:${REGION}:${account}:function:f' })` +
+        ".then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.error(e); process.exit(1); })";
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['-e', harness], {
+          env: {
+            PATH: process.env.PATH!,
+            AWS_REGION: REGION,
+            AWS_ACCESS_KEY_ID: 'local',
+            AWS_SECRET_ACCESS_KEY: 'local',
+            AWS_ENDPOINT_URL_KMS: emulator.endpoint,
+            AWS_ENDPOINT_URL_SNS: sns.url,
+            KEY_ARNS: arn,
+            RE_ENABLE: 'true',
+            TOPIC_ARN: `arn:aws:sns:${REGION}:${account}:alerts`,
+          },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(run.stderr).not.toMatch(/Error/);
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+      expect(result.outcomes.map((o: { result: string }) => o.result)).toEqual(['re-enabled']);
+      expect(await stateOf(arn)).toBe('Enabled');
+      expect(sns.requests.map((r) => [r.get('Action'), r.get('TopicArn'), r.get('Subject')])).toEqual([
+        ['Publish', `arn:aws:sns:${REGION}:${account}:alerts`, 'KMS key deletion cancelled and key re-enabled'],
+      ]);
+      expect(sns.requests[0].get('Message')).toContain(`KMS key ${arn} was scheduled for deletion and is still in use.`);
+    } finally {
+      await sns.close();
+    }
   });
 
   test('GIVEN the control message CloudWatch Logs sends when the filter is created THEN nothing is done', async () => {
