@@ -101,7 +101,8 @@ export interface KeyDeletionMonitorProps {
  * Watches CloudTrail for key-deletion risks: KMS calls failing on a key pending deletion, DisableKey /
  * ScheduleKeyDeletion (the CIS filter), and PutKeyPolicy / CancelKeyDeletion. Each has a metric filter and an
  * alarm (≥ 1 in 5 minutes) to an SNS topic; ScheduleKeyDeletion also sends an immediate notice through
- * EventBridge. Three filters per log group whatever the number of keys (a log group allows 100).
+ * EventBridge. Three filters per log group whatever the number of keys (a log group allows 100). With
+ * `cancelDeletionOnUse`, a function also cancels the deletion of a listed key as soon as a call fails on it.
  */
 export class KeyDeletionMonitor extends Construct {
   /** The topic that receives the alarms and notices. */

@@ -123,9 +123,15 @@ function reasonToIgnore(keyArn: string, config: CancelDeletionConfig): string | 
   return monitored ? undefined : 'not one of the monitored keys';
 }
 
+/** The first failing call on a key in one delivery, and how many there were. */
+interface KeyUses {
+  readonly trigger: TriggeringCall;
+  uses: number;
+}
+
 /** Groups the delivery's pending-deletion failures by monitored key, keeping the first call as the trigger. */
-export function selectKeys(messages: string[], config: CancelDeletionConfig): { uses: Map<string, { trigger: TriggeringCall; uses: number }>; ignored: IgnoredRecord[] } {
-  const uses = new Map<string, { trigger: TriggeringCall; uses: number }>();
+export function selectKeys(messages: string[], config: CancelDeletionConfig): { uses: Map<string, KeyUses>; ignored: IgnoredRecord[] } {
+  const uses = new Map<string, KeyUses>();
   const ignored: IgnoredRecord[] = [];
   for (const message of messages) {
     let record: TrailRecord;
@@ -223,7 +229,11 @@ export function notice(outcome: KeyOutcome): { subject: string; message: string 
  * key says what was done. Keys of other accounts, Regions, or not monitored are left alone. A failed publish throws,
  * so Lambda retries the delivery (a retry finds cancelled keys no longer pending, and says so).
  */
-export async function cancelDeletionOnUse(event: LogsSubscriptionEvent, config: CancelDeletionConfig, clients: CancelDeletionClients): Promise<CancelDeletionSummary> {
+export async function cancelDeletionOnUse(
+  event: LogsSubscriptionEvent,
+  config: CancelDeletionConfig,
+  clients: CancelDeletionClients,
+): Promise<CancelDeletionSummary> {
   const { uses, ignored } = selectKeys(decodeDelivery(event), config);
   const outcomes: KeyOutcome[] = [];
   for (const [keyArn, use] of uses) {

@@ -59,7 +59,11 @@ function trailRecord(keyArn: string, err: { name: string; message: string }, eve
 /** Records what would be published, instead of an SNS endpoint (the topic is not what is tested here). */
 function topicRecorder(): { published: PublishCommandInput[]; client: CancelDeletionClients['sns'] } {
   const published: PublishCommandInput[] = [];
-  return { published, client: { send: (async (command: { input: PublishCommandInput }) => { published.push(command.input); return { MessageId: String(published.length) }; }) as never } };
+  const send = async (command: { input: PublishCommandInput }) => {
+    published.push(command.input);
+    return { MessageId: String(published.length) };
+  };
+  return { published, client: { send: send as never } };
 }
 
 /** Records SNS Publish requests as sent on the wire (the query protocol), and answers as SNS does. */
