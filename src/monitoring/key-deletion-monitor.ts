@@ -81,7 +81,8 @@ export interface KeyDeletionMonitorProps {
    * subscription filter with the pending-deletion pattern invokes a function that calls `CancelKeyDeletion` on that
    * key and reports to `topic` what it did (cancelled, skipped and why, or failed and why). Needs `keys` (at most 40):
    * the function may cancel the deletion of those keys only (`kms:CancelKeyDeletion` and `kms:DescribeKey` on their
-   * ARNs) and ignores every other key. A log group allows only 2 subscription filters: this takes one of them.
+   * ARNs) and ignores every other key. A log group allows only 2 subscription filters: this takes one of them. An
+   * imported encrypted `topic` hides its key from the monitor: that key's policy must let the function's role use it.
    *
    * @default false
    */
