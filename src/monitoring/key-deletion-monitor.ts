@@ -77,9 +77,11 @@ export interface KeyDeletionMonitorProps {
   readonly trailAccessLogsBucket?: s3.IBucket;
 
   /**
-   * Cancels a key's deletion as soon as a call fails because the key is pending deletion: a CloudWatch Logs
-   * subscription filter with the pending-deletion pattern invokes a function that calls `CancelKeyDeletion` on that
-   * key and reports to `topic` what it did (cancelled, skipped and why, or failed and why). Needs `keys` (at most 40):
+   * Cancels a listed key's deletion as soon as a call fails because the key is pending deletion.
+   *
+   * A CloudWatch Logs subscription filter with the pending-deletion pattern invokes a function that calls
+   * `CancelKeyDeletion` on that key and reports to `topic` what it did (cancelled, skipped and why, or failed and
+   * why). Needs `keys` (at most 40):
    * the function may cancel the deletion of those keys only (`kms:CancelKeyDeletion` and `kms:DescribeKey` on their
    * ARNs) and ignores every other key. A log group allows only 2 subscription filters: this takes one of them. An
    * imported encrypted `topic` hides its key from the monitor: that key's policy must let the function's role use it.
@@ -90,6 +92,7 @@ export interface KeyDeletionMonitorProps {
 
   /**
    * With `cancelDeletionOnUse`: enables the key again after cancelling its deletion (adds `kms:EnableKey` on `keys`).
+   *
    * Without it the key stays Disabled, as KMS leaves a key whose deletion is cancelled, and its users keep failing
    * until a person enables it.
    *
