@@ -8,11 +8,13 @@ import { integApp, PLATFORM_ENV } from './support/integ-app';
 
 const app = integApp();
 
-// A standalone account: the monitor creates its trail, bucket and log group; the auditor shares its topic.
+// A standalone account: the monitor creates its trail, bucket and log group, and cancels the deletion of the watched
+// key if it is used while pending deletion; the auditor shares its topic.
 const standalone = new Stack(app, 'CmekMonitoringInteg', { env: PLATFORM_ENV });
 const key = new CmekKey(standalone, 'WatchedKey', { alias: 'cmek/integ-watched' });
 const monitor = new KeyDeletionMonitor(standalone, 'DeletionMonitor', {
   keys: [key],
+  cancelDeletionOnUse: true,
   logRetention: logs.RetentionDays.TWO_YEARS,
 });
 const auditor = new KeyUsageAuditor(standalone, 'UsageAuditor', {

@@ -4,11 +4,13 @@ import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { countAlarm } from './alarms';
+import { addCancelDeletionOnUse, validateCancelDeletionKeys } from './cancel-deletion';
 import {
   DISABLE_OR_SCHEDULE_DELETION_PATTERN,
   PENDING_DELETION_PATTERN,
@@ -42,9 +44,10 @@ export interface KeyDeletionMonitorProps {
   readonly topic?: sns.ITopic;
 
   /**
-   * Narrows the immediate ScheduleKeyDeletion notice to these keys. The metric filters always cover every key
-   * in the log group: they are per log group, never per key. Keys must be of this stack's account and Region
-   * (EventBridge sees no other CloudTrail events), and keys, not aliases (the notice matches key ARNs).
+   * Narrows the immediate ScheduleKeyDeletion notice to these keys, and names the keys whose deletion
+   * `cancelDeletionOnUse` may cancel. The metric filters always cover every key in the log group: they are per log
+   * group, never per key. Keys must be of this stack's account and Region (EventBridge sees no other CloudTrail
+   * events), and keys, not aliases (the notice matches key ARNs).
    *
    * @default - a notice for any key in the account
    */
@@ -72,13 +75,38 @@ export interface KeyDeletionMonitorProps {
    * @default - a dedicated, locked-down access-log bucket is created
    */
   readonly trailAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * Cancels a listed key's deletion as soon as a call fails because the key is pending deletion.
+   *
+   * A CloudWatch Logs subscription filter with the pending-deletion pattern invokes a function that calls
+   * `CancelKeyDeletion` on that key and reports to `topic` what it did (cancelled, skipped and why, or failed and
+   * why). Needs `keys` (at most 40):
+   * the function may cancel the deletion of those keys only (`kms:CancelKeyDeletion` and `kms:DescribeKey` on their
+   * ARNs) and ignores every other key. A log group allows only 2 subscription filters: this takes one of them. An
+   * imported encrypted `topic` hides its key from the monitor: that key's policy must let the function's role use it.
+   *
+   * @default false
+   */
+  readonly cancelDeletionOnUse?: boolean;
+
+  /**
+   * With `cancelDeletionOnUse`: enables the key again after cancelling its deletion (adds `kms:EnableKey` on `keys`).
+   *
+   * Without it the key stays Disabled, as KMS leaves a key whose deletion is cancelled, and its users keep failing
+   * until a person enables it.
+   *
+   * @default false
+   */
+  readonly reEnableOnCancel?: boolean;
 }
 
 /**
  * Watches CloudTrail for key-deletion risks: KMS calls failing on a key pending deletion, DisableKey /
  * ScheduleKeyDeletion (the CIS filter), and PutKeyPolicy / CancelKeyDeletion. Each has a metric filter and an
  * alarm (≥ 1 in 5 minutes) to an SNS topic; ScheduleKeyDeletion also sends an immediate notice through
- * EventBridge. Three filters per log group whatever the number of keys (a log group allows 100).
+ * EventBridge. Three filters per log group whatever the number of keys (a log group allows 100). With
+ * `cancelDeletionOnUse`, a function also cancels the deletion of a listed key as soon as a call fails on it.
  */
 export class KeyDeletionMonitor extends Construct {
   /** The topic that receives the alarms and notices. */
@@ -95,6 +123,8 @@ export class KeyDeletionMonitor extends Construct {
   public readonly policyChangeOrCancelDeletionAlarm: cloudwatch.Alarm;
   /** The EventBridge rule that sends the ScheduleKeyDeletion notice. */
   public readonly scheduleDeletionRule: events.Rule;
+  /** The function that cancels the deletion of a monitored key in use, with `cancelDeletionOnUse`. */
+  public readonly cancelDeletionFunction?: lambda.IFunction;
 
   private readonly names: MonitoringNames;
 
@@ -102,6 +132,7 @@ export class KeyDeletionMonitor extends Construct {
     super(scope, id);
     try {
       this.validateKeys(props.keys ?? []);
+      this.validateCancelDeletion(props);
       this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix, [
         PENDING_DELETION_ERRORS,
         DISABLE_OR_SCHEDULE_DELETION,
@@ -161,6 +192,16 @@ export class KeyDeletionMonitor extends Construct {
           ),
         ),
       );
+
+      if (props.cancelDeletionOnUse) {
+        this.cancelDeletionFunction = addCancelDeletionOnUse(this, {
+          logGroup: this.logGroup,
+          filterPattern: PENDING_DELETION_PATTERN,
+          keys: props.keys ?? [],
+          topic: this.topic,
+          reEnable: props.reEnableOnCancel ?? false,
+        }).function;
+      }
     } catch (e) {
       throw withPath(this.node.path, e);
     }
@@ -207,6 +248,14 @@ export class KeyDeletionMonitor extends Construct {
         throw new Error(`\`keys\` must be in this stack's account (${here.account}): EventBridge sees only its own account's CloudTrail events, got: ${describeKey(key)} in account ${account}`);
       }
     }
+  }
+
+  /** Cancelling needs the keys it may act on; re-enabling means nothing without cancelling. */
+  private validateCancelDeletion(props: KeyDeletionMonitorProps): void {
+    if (props.reEnableOnCancel && !props.cancelDeletionOnUse) {
+      throw new Error('`reEnableOnCancel` needs `cancelDeletionOnUse: true` (only a cancelled key is enabled again), got: reEnableOnCancel without cancelDeletionOnUse');
+    }
+    if (props.cancelDeletionOnUse) validateCancelDeletionKeys(props.keys);
   }
 
   private addFilter(id: string, pattern: string, metricName: string): logs.MetricFilter {

@@ -645,7 +645,22 @@ const monitoringAtCall: Array<[string, () => unknown, string]> = [
     '`alarmNamePrefix` must be at most 223 characters (CloudWatch alarm names are at most 255, and `-KeyPolicyChangeOrCancelDeletion` is added), got: 224 characters'],
   ['auditor: alarmNamePrefix of 236 characters', () => new KeyUsageAuditor(stack(), 'A', { alarmNamePrefix: 'p'.repeat(236) }),
     '`alarmNamePrefix` must be at most 235 characters (CloudWatch alarm names are at most 255, and `-KeyUsageAuditErrors` is added), got: 236 characters'],
+  ['deletion monitor: cancelDeletionOnUse without keys', () => new KeyDeletionMonitor(stack(), 'M', { cancelDeletionOnUse: true }),
+    '`cancelDeletionOnUse` needs `keys`: name the keys whose deletion it may cancel (kms:CancelKeyDeletion is granted on exactly those), got: no keys'],
+  ['deletion monitor: cancelDeletionOnUse with an empty keys list', () => deletionMonitorCancelling(stack(), 0),
+    '`cancelDeletionOnUse` needs `keys`: name the keys whose deletion it may cancel (kms:CancelKeyDeletion is granted on exactly those), got: no keys'],
+  ['deletion monitor: cancelDeletionOnUse with 41 keys', () => deletionMonitorCancelling(stack(), 41),
+    '`keys` must be at most 40 keys with `cancelDeletionOnUse` (their ARNs travel in the function\'s 4 KB environment), got: 41 keys'],
+  ['deletion monitor: reEnableOnCancel without cancelDeletionOnUse', () => new KeyDeletionMonitor(stack(), 'M', { keys: [], reEnableOnCancel: true }),
+    '`reEnableOnCancel` needs `cancelDeletionOnUse: true` (only a cancelled key is enabled again), got: reEnableOnCancel without cancelDeletionOnUse'],
 ];
+
+/** A cancelling deletion monitor in `s` over `count` imported keys of its own account and Region. */
+function deletionMonitorCancelling(s: Stack, count: number): KeyDeletionMonitor {
+  const keys = Array.from({ length: count }, (_, i) =>
+    kms.Key.fromKeyArn(s, `K${i}`, `arn:aws:kms:eu-west-1:${OWNER}:key/${KEY_ID.slice(0, -4)}${String(i).padStart(4, '0')}`));
+  return new KeyDeletionMonitor(s, 'M', { cloudTrailLogGroup: LogGroup.fromLogGroupName(s, 'Trail', 'org-trail'), keys, cancelDeletionOnUse: true });
+}
 
 const LONG_ID = 'DeletionMonitorOfTheDataPlatform';
 const monitoringAtSynth: Array<[string, () => Stack, string[]]> = [
@@ -685,6 +700,13 @@ const monitoringAccepted: Array<[string, () => void]> = [
     expect(names).toContain(`${'m'.repeat(223)}-KeyPolicyChangeOrCancelDeletion`);
     expect(names).toContain(`${'a'.repeat(235)}-KeyUsageAuditErrors`);
     expect(Math.max(...names.map((n) => n.length))).toBe(255);
+  }],
+  ['deletion monitor: cancelDeletionOnUse with 40 keys, the most the function\'s environment holds', () => {
+    const s = stack();
+    deletionMonitorCancelling(s, 40);
+    expect(synthErrors(s)).toEqual([]);
+    const env = Template.fromStack(s).findResources('AWS::Lambda::Function');
+    expect(Object.values(env)[0].Properties.Environment.Variables.KEY_ARNS.split(',')).toHaveLength(40);
   }],
 ];
 
