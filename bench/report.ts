@@ -170,12 +170,15 @@ function goals(doc: BenchDocument): Goal[] {
   if (present(r.synth)) {
     for (const v of ['off', 'on'] as const) {
       const rows = r.synth.rows.filter((x) => x.validation === v);
+      // Without aws-cdk-lib's template validation the library's own work is the whole difference, so its bound is the
+      // tighter one.
+      const bound = v === 'off' ? 1.1 : 1.15;
       // Judged on CPU time: with more runnable processes than cores, a wall-time pair also measures the scheduler.
       out.push({
         goal: `synth time vs plain aws-cdk-lib, validation ${v}`,
-        target: 'ratio ≤ 1.15 at every N (judged on CPU time)',
+        target: `ratio ≤ ${fmt(bound, 2)} at every N (judged on CPU time)`,
         measured: `CPU ${rows.map((x) => `N=${x.n}: ${fmt(x.cpuRatio, 2)}`).join(', ')}; wall ${rows.map((x) => `N=${x.n}: ${fmt(x.timeRatio, 2)}`).join(', ')}`,
-        met: rows.every((x) => x.cpuRatio <= 1.15),
+        met: rows.every((x) => x.cpuRatio <= bound),
       });
       out.push({
         goal: `synth peak heap vs plain aws-cdk-lib, validation ${v}`,
