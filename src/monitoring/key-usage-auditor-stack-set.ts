@@ -110,7 +110,7 @@ export class KeyUsageAuditorStackSet extends Construct {
   public readonly templateBody: string;
   /** The S3 key of the audit bundle in each code bucket; it changes with the bundle's content. */
   public readonly codeKey: string;
-  /** The code buckets that must exist, one per Region. */
+  /** The code buckets that must exist, one per Region (none listed when `regions` is a token). */
   public readonly codeBucketNames: string[];
 
   constructor(scope: Construct, id: string, props: KeyUsageAuditorStackSetProps) {
@@ -131,7 +131,7 @@ export class KeyUsageAuditorStackSet extends Construct {
       const member = renderMemberTemplate(this, props.codeBucketPrefix, props.auditor ?? {});
       this.templateBody = member.body;
       this.codeKey = member.codeKey;
-      this.codeBucketNames = props.regions.map((r) => `${props.codeBucketPrefix}-${r}`);
+      this.codeBucketNames = Token.isUnresolved(props.regions) ? [] : props.regions.map((r) => `${props.codeBucketPrefix}-${r}`);
       const autoDeployment = props.autoDeployment ?? true;
 
       this.stackSet = new cfn.CfnStackSet(this, 'Resource', {
@@ -164,12 +164,17 @@ export class KeyUsageAuditorStackSet extends Construct {
   }
 
   private validateTargets(props: KeyUsageAuditorStackSetProps): void {
-    nonEmptyUnique('organizationalUnitIds', props.organizationalUnitIds);
-    for (const ou of props.organizationalUnitIds) {
-      validatePattern('organizationalUnitIds', ou, OU_ID, 'organizational unit ids (ou-…) or the root id (r-…)');
+    // A list token (a CommaDelimitedList parameter, say) is left to deploy time as a whole.
+    if (!Token.isUnresolved(props.organizationalUnitIds)) {
+      nonEmptyUnique('organizationalUnitIds', props.organizationalUnitIds);
+      for (const ou of props.organizationalUnitIds) {
+        validatePattern('organizationalUnitIds', ou, OU_ID, 'organizational unit ids (ou-…) or the root id (r-…)');
+      }
     }
-    nonEmptyUnique('regions', props.regions);
-    for (const region of props.regions) validatePattern('regions', region, REGION, 'Region names such as eu-west-1');
+    if (!Token.isUnresolved(props.regions)) {
+      nonEmptyUnique('regions', props.regions);
+      for (const region of props.regions) validatePattern('regions', region, REGION, 'Region names such as eu-west-1');
+    }
   }
 
   private validateCodeBucketPrefix(prefix: string, regions: string[]): void {
@@ -177,6 +182,7 @@ export class KeyUsageAuditorStackSet extends Construct {
       throw new Error('`codeBucketPrefix` must be a fixed value (every Region\'s bucket name is written from it), got: a token');
     }
     validatePattern('codeBucketPrefix', prefix, BUCKET_PREFIX, 'lowercase letters, digits and hyphens, starting with a letter or digit');
+    if (Token.isUnresolved(regions)) return;
     for (const region of regions) {
       const name = `${prefix}-${region}`;
       if (!Token.isUnresolved(region) && name.length > MAX_BUCKET_NAME) {
@@ -188,7 +194,6 @@ export class KeyUsageAuditorStackSet extends Construct {
 
 /** A list that has at least one value and no value twice (CloudFormation refuses both). Tokens are not compared. */
 function nonEmptyUnique(prop: string, values: string[]): void {
-  if (Token.isUnresolved(values)) return;
   if (values.length === 0) throw new Error(`\`${prop}\` must list at least one value, got: []`);
   const seen = new Set<string>();
   for (const v of values) {
