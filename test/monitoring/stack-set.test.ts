@@ -130,6 +130,12 @@ describe('KeyUsageAuditorStackSet', () => {
     expect(seen).toEqual(['KeyUsageAuditor/Auditor/Function/Resource']);
   });
 
+  test('GIVEN a bad auditor option WHEN built THEN the error names the StackSet construct and the option under `auditor`, not the member\'s own path', () => {
+    const stack = new Stack(new App(), 'Org', { env: MANAGEMENT });
+    expect(() => new KeyUsageAuditorStackSet(stack, 'Auditors', { ...TARGETS, auditor: { alarmNamePrefix: 'x'.repeat(236) } }))
+      .toThrow(/^Org\/Auditors: `auditor\.alarmNamePrefix` /);
+  });
+
   test('GIVEN a body over the TemplateBody quota WHEN checked THEN it is refused with one line; at the quota it passes', () => {
     expect(() => validateTemplateBodySize('x'.repeat(MAX_TEMPLATE_BODY_BYTES))).not.toThrow();
     expect(() => validateTemplateBodySize('é'.repeat(MAX_TEMPLATE_BODY_BYTES / 2 + 1)))
