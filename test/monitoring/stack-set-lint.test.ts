@@ -2,8 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { integApps, OUT_DIR, synthApp, SynthesizedTemplate } from '../../scripts/integ-synth';
 import { ensureLambdaBundle } from './support/bundle';
+import { integApps, OUT_DIR, synthApp, SynthesizedTemplate } from '../../scripts/integ-synth';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TS_NODE = path.join(ROOT, 'node_modules', '.bin', 'ts-node');
