@@ -2,7 +2,7 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CmekOrganizationGuard } from '../src';
+import { CmekOrganizationGuard, KeyUsageAuditorStackSet } from '../src';
 import { BREAK_GLASS_ROLE, CmekDisasterRecoveryStack, CmekPlatformStack, VENDOR_ACCOUNT } from './platform-stack';
 
 const app = new App();
@@ -35,5 +35,13 @@ const organization = new Stack(app, 'CmekOrganization', { env: { account: '22223
 new CmekOrganizationGuard(organization, 'DeletionGuard', {
   targetIds: ['r-a1b2'],
   exemptPrincipalArns: [`arn:aws:iam::*:role/${BREAK_GLASS_ROLE}`],
+});
+// From the same account, every member account audits its keys' last use daily: a StackSet rolls the auditor out, and
+// to each account that joins later. The code comes from buckets acme-cmek-auditor-code-<region>, made once.
+new KeyUsageAuditorStackSet(organization, 'KeyUsageAuditors', {
+  organizationalUnitIds: ['r-a1b2'],
+  regions: [region],
+  codeBucketPrefix: 'acme-cmek-auditor-code',
+  auditor: { aliasPrefix: 'alias/cmek/' },
 });
 app.synth();

@@ -88,8 +88,25 @@ export function synthApp(app: AppEntry, outdir: string): SynthesizedTemplate[] {
       .filter((f) => f.endsWith('.nested.template.json'))
       .map((f) => ({ app: app.name, stack: f.replace(/\.template\.json$/, ''), file: path.join(s.assembly.directory, f) })),
   );
-  const unique = new Map([...stacks, ...nested].map((t) => [t.file, t]));
+  const members = stacks.flatMap((s) => stackSetMembers(s));
+  const unique = new Map([...stacks, ...nested, ...members].map((t) => [t.file, t]));
   return [...unique.values()];
+}
+
+/**
+ * A StackSet's TemplateBody is a template of its own, deployed in other accounts: written beside its stack's template
+ * as `<stack>.<logical id>.member.template.json`, it is linted and snapshotted like any other.
+ */
+export function stackSetMembers(parent: SynthesizedTemplate): SynthesizedTemplate[] {
+  const template = JSON.parse(fs.readFileSync(parent.file, 'utf8'));
+  return Object.entries<any>(template.Resources ?? {})
+    .filter(([, r]) => r.Type === 'AWS::CloudFormation::StackSet' && typeof r.Properties?.TemplateBody === 'string')
+    .map(([logicalId, r]) => {
+      const stack = `${parent.stack}.${logicalId}.member`;
+      const file = path.join(path.dirname(parent.file), `${stack}.template.json`);
+      fs.writeFileSync(file, JSON.stringify(JSON.parse(r.Properties.TemplateBody), undefined, 1));
+      return { app: parent.app, stack, file };
+    });
 }
 
 /** Matches what changes with every build of an asset (content hashes), not with the template's meaning. */

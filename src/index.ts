@@ -18,3 +18,4 @@ export { EnvelopeEncryptedObject, EnvelopeEncryptedObjectProps, EnvelopeFormat }
 export { EnvelopeSource, EnvelopeSourceConfig, EnvelopeSecretOptions, EnvelopeSsmOptions } from './envelope/envelope-source';
 export { EnvelopeSourceSpec } from './envelope/contract';
 export { CmekGrant, CmekGrantProps } from './grant/cmek-grant';
+export { KeyUsageAuditorOptions, KeyUsageAuditorStackSet, KeyUsageAuditorStackSetProps, StackSetCallAs } from './monitoring/key-usage-auditor-stack-set';

@@ -33,6 +33,8 @@ from cdk_cmek import (
     KeyDashboard,
     KeyDeletionMonitor,
     KeyUsageAuditor,
+    KeyUsageAuditorOptions,
+    KeyUsageAuditorStackSet,
 )
 
 # The vendor's AWS account: it processes our data with our key.
@@ -176,5 +178,13 @@ organization = Stack(app, "CmekOrganization", env={"account": "222233334444", "r
 CmekOrganizationGuard(organization, "DeletionGuard",
     target_ids=["r-a1b2"],
     exempt_principal_arns=[f"arn:aws:iam::*:role/{BREAK_GLASS_ROLE}"],
+)
+# From the same account, every member account audits its keys' last use daily: a StackSet rolls the auditor out, and
+# to each account that joins later. The code comes from buckets acme-cmek-auditor-code-<region>, made once.
+KeyUsageAuditorStackSet(organization, "KeyUsageAuditors",
+    organizational_unit_ids=["r-a1b2"],
+    regions=[region],
+    code_bucket_prefix="acme-cmek-auditor-code",
+    auditor=KeyUsageAuditorOptions(alias_prefix="alias/cmek/"),
 )
 app.synth()

@@ -24,8 +24,17 @@ import { validateInteger } from '../private/validate';
 /** The name after the prefix of the alarm on failed audits. */
 const AUDIT_ERRORS = 'KeyUsageAuditErrors';
 
-/** Properties of a `KeyUsageAuditor`. */
-export interface KeyUsageAuditorProps {
+/** The audit function's bundle, built by `projen bundle` and shipped in the package. */
+export const AUDITOR_BUNDLE_DIR = path.join(__dirname, '..', '..', 'assets', 'monitoring', 'runtime', 'key-usage-auditor.lambda');
+
+/**
+ * The audit code of the auditors in a stack whose accounts cannot read the CDK asset bucket (a StackSet's member
+ * stack, which takes it from the organization's code buckets). Other stacks take the bundle as an asset.
+ */
+export const AUDITOR_CODE = new WeakMap<Stack, lambda.Code>();
+
+/** The options of a `KeyUsageAuditor` that are plain values, so any account's stack can take them. */
+export interface KeyUsageAuditorOptions {
   /**
    * Days without cryptographic use after which a key counts as unused (integer ≥ 1). A key never used since
    * GetKeyLastUsage tracking started counts from the tracking start or its creation, whichever is later.
@@ -63,14 +72,6 @@ export interface KeyUsageAuditorProps {
   readonly tagValue?: string;
 
   /**
-   * The SNS topic the alarms notify. The auditor adds to its policy an Allow for `cloudwatch.amazonaws.com`, held
-   * to this account and its alarms' ARNs; an encrypted topic's key policy must let that service use the key.
-   *
-   * @default - a topic encrypted with a new `CmekKey`, which CloudWatch (these alarms) and EventBridge may use
-   */
-  readonly topic?: sns.ITopic;
-
-  /**
    * Prefix of the alarm names (`<prefix>-UnusedKeyCount`, `<prefix>-KeyUsageAuditErrors`). When another auditor
    * in the app, account and region has the same prefix, each one's construct path follows the prefix. At most 235
    * characters, so that the longest alarm name fits CloudWatch's 255.
@@ -85,6 +86,17 @@ export interface KeyUsageAuditorProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** Properties of a `KeyUsageAuditor`. */
+export interface KeyUsageAuditorProps extends KeyUsageAuditorOptions {
+  /**
+   * The SNS topic the alarms notify. The auditor adds to its policy an Allow for `cloudwatch.amazonaws.com`, held
+   * to this account and its alarms' ARNs; an encrypted topic's key policy must let that service use the key.
+   *
+   * @default - a topic encrypted with a new `CmekKey`, which CloudWatch (these alarms) and EventBridge may use
+   */
+  readonly topic?: sns.ITopic;
 }
 
 /**
@@ -130,7 +142,7 @@ export class KeyUsageAuditor extends Construct {
         roleDescription: 'KeyUsageAuditor: reads KMS key metadata and last use, publishes CdkCmek metrics',
         description: 'Audits customer-managed KMS keys with GetKeyLastUsage and publishes CdkCmek metrics',
         handler: 'index.handler',
-        code: lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'monitoring', 'runtime', 'key-usage-auditor.lambda')),
+        code: AUDITOR_CODE.get(stack) ?? lambda.Code.fromAsset(AUDITOR_BUNDLE_DIR),
         // 5 GetKeyLastUsage calls per second: 15 minutes cover about 4,000 keys.
         timeout: Duration.minutes(15),
         memorySize: 256,

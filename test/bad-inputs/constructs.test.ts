@@ -1,5 +1,5 @@
 // Bad and edge construct inputs, one row each: the exact refusal (at the call or at synth), or the exact template it must give.
-import { App, Aspects, Aws, CfnDeletionPolicy, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Aws, CfnDeletionPolicy, CfnParameter, CfnResource, CliCredentialsStackSynthesizer, Duration, IAspect, Lazy, LegacyStackSynthesizer, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,6 +9,7 @@ import { IConstruct } from 'constructs';
 import {
   CmekAction, CmekBucket, CmekGrantee, CmekKey, CmekKeyFleet, CmekKeyProps, CmekOrganizationGuard, CmekOrganizationPolicyType,
   CmekGrant, CmekGrantProps, CmekReplicaKey, EnvelopeEncryptedObject, EnvelopeSource, KeyUsageAuditor,
+  KeyUsageAuditorStackSet, KeyUsageAuditorStackSetProps,
 } from '../../src';
 import { KeyDeletionMonitor } from '../../src/monitoring/key-deletion-monitor';
 
@@ -813,6 +814,87 @@ describe('grant inputs', () => {
   });
 
   test.each(grantAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
+    check();
+  });
+});
+
+// KeyUsageAuditorStackSet: targets, code buckets, rollout and the auditor every account gets.
+const STACK_SET_TARGETS: KeyUsageAuditorStackSetProps = {
+  organizationalUnitIds: ['ou-ab12-cdef3456'],
+  regions: ['eu-west-1'],
+  codeBucketPrefix: 'acme-code',
+};
+function stackSet(props: Partial<KeyUsageAuditorStackSetProps> = {}, s: Stack = stack()): KeyUsageAuditorStackSet {
+  return new KeyUsageAuditorStackSet(s, 'Auditors', { ...STACK_SET_TARGETS, ...props });
+}
+const OU_RULE = '`organizationalUnitIds` must be organizational unit ids (ou-…) or the root id (r-…), got:';
+const PREFIX_RULE = '`codeBucketPrefix` must be lowercase letters, digits and hyphens, starting with a letter or digit, got:';
+const stackSetAtCall: Array<[string, () => unknown, string]> = [
+  ['stack set: no organizational units', () => stackSet({ organizationalUnitIds: [] }), '`organizationalUnitIds` must list at least one value, got: []'],
+  ['stack set: an account id as a unit', () => stackSet({ organizationalUnitIds: [OWNER] }), `${OU_RULE} "${OWNER}"`],
+  ['stack set: a unit id with a short suffix', () => stackSet({ organizationalUnitIds: ['ou-ab12-cdef'] }), `${OU_RULE} "ou-ab12-cdef"`],
+  ['stack set: a unit listed twice', () => stackSet({ organizationalUnitIds: ['r-ab12', 'r-ab12'] }), '`organizationalUnitIds` must not list a value twice, got: "r-ab12" twice'],
+  ['stack set: no Regions', () => stackSet({ regions: [] }), '`regions` must list at least one value, got: []'],
+  ['stack set: a Region in capitals', () => stackSet({ regions: ['EU-WEST-1'] }), '`regions` must be Region names such as eu-west-1, got: "EU-WEST-1"'],
+  ['stack set: an availability zone as a Region', () => stackSet({ regions: ['eu-west-1a'] }), '`regions` must be Region names such as eu-west-1, got: "eu-west-1a"'],
+  ['stack set: a Region listed twice', () => stackSet({ regions: ['us-east-1', 'us-east-1'] }), '`regions` must not list a value twice, got: "us-east-1" twice'],
+  ['stack set: a code bucket prefix with a dot', () => stackSet({ codeBucketPrefix: 'acme.code' }), `${PREFIX_RULE} "acme.code"`],
+  ['stack set: a code bucket prefix in capitals', () => stackSet({ codeBucketPrefix: 'Acme' }), `${PREFIX_RULE} "Acme"`],
+  ['stack set: a code bucket prefix with no room for the Region', () => stackSet({ codeBucketPrefix: 'c'.repeat(50), regions: ['ap-southeast-2'] }),
+    `\`codeBucketPrefix\` must leave room for the Region in a bucket name of at most 63 characters, got: "${'c'.repeat(50)}-ap-southeast-2" (65 characters)`],
+  ['stack set: a code bucket prefix from a parameter', () => {
+    const s = stack();
+    return stackSet({ codeBucketPrefix: new CfnParameter(s, 'Prefix').valueAsString }, s);
+  }, '`codeBucketPrefix` must be a fixed value (every Region\'s bucket name is written from it), got: a token'],
+  ['stack set: no accounts at once', () => stackSet({ maxConcurrentPercentage: 0 }), '`maxConcurrentPercentage` must be an integer from 1 to 100, got: 0'],
+  ['stack set: more than all accounts at once', () => stackSet({ maxConcurrentPercentage: 101 }), '`maxConcurrentPercentage` must be an integer from 1 to 100, got: 101'],
+  ['stack set: a fractional tolerance', () => stackSet({ failureTolerancePercentage: 2.5 }), '`failureTolerancePercentage` must be an integer from 0 to 100, got: 2.5'],
+  ['stack set: a negative tolerance', () => stackSet({ failureTolerancePercentage: -1 }), '`failureTolerancePercentage` must be an integer from 0 to 100, got: -1'],
+  ['stack set: a name starting with a digit', () => stackSet({ stackSetName: '1-auditors' }),
+    '`stackSetName` must be a letter, then letters, digits and hyphens, at most 128 characters, got: "1-auditors"'],
+  ['stack set: a name of 129 characters', () => stackSet({ stackSetName: 'a'.repeat(129) }),
+    `\`stackSetName\` must be a letter, then letters, digits and hyphens, at most 128 characters, got: "${'a'.repeat(129)}"`],
+  ['stack set: retained stacks without auto-deployment', () => stackSet({ autoDeployment: false, retainStacksOnAccountRemoval: true }),
+    '`retainStacksOnAccountRemoval` needs `autoDeployment`, got: retainStacksOnAccountRemoval true with autoDeployment false'],
+  ['stack set: an auditor threshold of 0 days', () => stackSet({ auditor: { thresholdDays: 0 } }), '`auditor.thresholdDays` must be an integer ≥ 1, got: 0'],
+  ['stack set: an auditor tag value without a tag key', () => stackSet({ auditor: { tagValue: 'acme' } }),
+    '`auditor.tagValue` needs `tagKey`, got: tagValue "acme" without a tag key'],
+  ['stack set: an auditor alias prefix from this stack', () => {
+    const s = stack();
+    return stackSet({ auditor: { aliasPrefix: new CfnParameter(s, 'Alias').valueAsString } }, s);
+  }, '`auditor.aliasPrefix` must be a fixed value (the member template is rendered apart from this stack), got: a token'],
+];
+const stackSetAccepted: Array<[string, () => void]> = [
+  ['stack set: units and Regions from parameters are left to deploy time', () => {
+    const s = stack();
+    stackSet({ organizationalUnitIds: new CfnParameter(s, 'Units', { type: 'CommaDelimitedList' }).valueAsList, regions: [new CfnParameter(s, 'Region').valueAsString] }, s);
+    expect(synthErrors(s)).toEqual([]);
+  }],
+  ['stack set: the root, a 63-character bucket name, every percentage at its limit and a 128-character name', () => {
+    const s = stack();
+    stackSet({
+      organizationalUnitIds: ['r-ab12', 'ou-ab12-cdef3456'],
+      codeBucketPrefix: 'c'.repeat(63 - '-ap-southeast-2'.length),
+      regions: ['ap-southeast-2', 'us-gov-west-1'],
+      maxConcurrentPercentage: 1,
+      failureTolerancePercentage: 100,
+      stackSetName: 'a'.repeat(128),
+    }, s);
+    expect(synthErrors(s)).toEqual([]);
+  }],
+];
+describe('stack set inputs', () => {
+  test.each(stackSetAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
+    let thrown: Error | undefined;
+    try {
+      build();
+    } catch (e) {
+      thrown = e as Error;
+    }
+    expect(withoutPath(thrown?.message)).toBe(message);
+    expect(message).not.toContain('\n');
+  });
+  test.each(stackSetAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
     check();
   });
 });
