@@ -137,7 +137,7 @@ export async function readSoak(kms: KMSClient, trail: CloudTrailClient, key: Ret
   let source: Soak['source'] = 'none';
   const notes: string[] = [];
   try {
-    const tags = await kms.send(new ListResourceTagsCommand({ KeyId: key.keyArn }));
+    const tags = await kms.send(new ListResourceTagsCommand({ KeyId: key.keyId }));
     const value = tags.Tags?.find((t) => t.TagKey === DISABLED_AT_TAG)?.TagValue;
     if (value !== undefined) {
       if (Number.isNaN(Date.parse(value))) notes.push(`tag ${DISABLED_AT_TAG} is not a date: ${JSON.stringify(value)}`);
@@ -183,17 +183,22 @@ function errorCode(e: TrailEvent): string | undefined {
 }
 
 /** What a step did: done, refused by the key policy's deletion guard (an explicit deny), or failed otherwise. */
-export type StepResult = { readonly done: true; readonly note?: string } | { readonly done: false; readonly guard: boolean; readonly message: string };
+export type StepResult =
+  | { readonly done: true; readonly note?: string }
+  | { readonly done: false; readonly guard: boolean; readonly message: string };
+
+// The steps and the tags take the key id: they work only in the key's own account, where the id names it (and
+// some emulators accept only the id there).
 
 /** Disables the key, then records when in the `cdk-cmek:disabled-at` tag (the soak starts now). */
 export async function disableKey(kms: KMSClient, key: RetireKey, now: Date): Promise<StepResult> {
   try {
-    await kms.send(new DisableKeyCommand({ KeyId: key.keyArn }));
+    await kms.send(new DisableKeyCommand({ KeyId: key.keyId }));
   } catch (err) {
     return { done: false, guard: isExplicitDeny(err), message: errorText(err) };
   }
   try {
-    await kms.send(new TagResourceCommand({ KeyId: key.keyArn, Tags: [{ TagKey: DISABLED_AT_TAG, TagValue: now.toISOString() }] }));
+    await kms.send(new TagResourceCommand({ KeyId: key.keyId, Tags: [{ TagKey: DISABLED_AT_TAG, TagValue: now.toISOString() }] }));
   } catch (err) {
     return { done: true, note: `the ${DISABLED_AT_TAG} tag could not be written (${errorText(err)}): --schedule will read the disable time from CloudTrail` };
   }
@@ -203,7 +208,7 @@ export async function disableKey(kms: KMSClient, key: RetireKey, now: Date): Pro
 /** Schedules deletion with the longest window; returns the deletion date KMS reports. */
 export async function scheduleDeletion(kms: KMSClient, key: RetireKey): Promise<StepResult> {
   try {
-    const r = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.keyArn, PendingWindowInDays: PENDING_WINDOW_DAYS }));
+    const r = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: PENDING_WINDOW_DAYS }));
     const window = r.PendingWindowInDays ?? PENDING_WINDOW_DAYS;
     return { done: true, note: `deletion scheduled for ${r.DeletionDate?.toISOString() ?? '(date not reported)'} (${window}-day window); CancelKeyDeletion stops it until then` };
   } catch (err) {
