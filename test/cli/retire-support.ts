@@ -30,7 +30,8 @@ export interface RetireProxy {
 }
 
 const epoch = (d: Date) => d.getTime() / 1000;
-const LOOKUP_EVENTS = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents';
+// The SDK sends the short target; older clients send it with the `com.amazonaws.cloudtrail.v20131101.` namespace.
+const LOOKUP_EVENTS = /(?:^|\.)CloudTrail_20131101\.LookupEvents$/;
 
 /** What AWS answers when a key policy's Deny statement matches (the deletion guard). */
 export function explicitDeny(action: string, keyArn: string): { type: string; message: string } {
@@ -69,7 +70,7 @@ export async function startRetireProxy(kmsUpstream: string, otherUpstream: strin
           TrackingStartDate: epoch(new Date('2026-04-23T00:00:00Z')),
         });
       }
-      if (target === LOOKUP_EVENTS && state.trailEvents) {
+      if (LOOKUP_EVENTS.test(target) && state.trailEvents) {
         const input = JSON.parse(text);
         const attr = input.LookupAttributes?.[0] ?? {};
         const start = input.StartTime ? input.StartTime * 1000 : 0;
