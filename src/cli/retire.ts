@@ -194,8 +194,8 @@ export function retireReport(f: RetireFacts, v: Verdict, a: Args, now: number, r
         : `none recorded since tracking started on ${day(lu.trackingStartedAt)}: uses before then are not recorded`,
   ]));
   const deps = f.lookups.flatMap((l) => l.dependents);
-  const table = new Table({ head: ['Service', 'Type', 'Resource', 'Recorded key'], style: { head: [], border: [] } });
-  for (const d of deps) table.push([d.service, d.type, d.id, d.recordedKey]);
+  const table = new Table({ head: ['Type', 'Resource', 'Recorded key'], style: { head: [], border: [] } });
+  for (const d of deps) table.push([d.type, d.id, d.recordedKey]);
   const checked = f.lookups.map((l) =>
     `${l.service} (${l.checked.join(', ')}): ${l.unknown.length > 0 ? `UNKNOWN: ${l.unknown.join('; ')}` : `${l.dependents.length} found`}`);
   out.push(section('Dependents', [...(deps.length > 0 ? table.toString().split('\n') : ['none found']), ...checked]));

@@ -81,6 +81,10 @@ describe('retire planner', () => {
       `grant g-1 names the key (${KEY.keyArn})`,
       `multi-Region replica arn:aws:kms:us-east-1:111122223333:key/mrk-1 names the key (${KEY.keyArn})`,
     ]);
+    expect(v.blockers.map((b) => b.remedy)).toEqual([
+      'retire or revoke the grant once its grantee no longer needs the key, or pass --force g-1',
+      'schedule the replica\'s deletion first (it is a key of its own in its Region), or pass --force arn:aws:kms:us-east-1:111122223333:key/mrk-1',
+    ]);
   });
 
   test('GIVEN last use unknown WHEN --schedule THEN refused: unknown is never "unused"', () => {

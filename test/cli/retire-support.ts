@@ -81,7 +81,11 @@ export async function startRetireProxy(kmsUpstream: string, otherUpstream: strin
             EventName: e.EventName,
             EventTime: epoch(e.EventTime),
             Resources: [{ ResourceType: 'AWS::KMS::Key', ResourceName: e.keyArn }],
-            CloudTrailEvent: JSON.stringify({ eventName: e.EventName, requestParameters: { keyId: e.keyArn }, ...(e.errorCode ? { errorCode: e.errorCode } : {}) }),
+            CloudTrailEvent: JSON.stringify({
+              eventName: e.EventName,
+              requestParameters: { keyId: e.keyArn },
+              ...(e.errorCode ? { errorCode: e.errorCode } : {}),
+            }),
           }));
         return reply(200, { Events: events });
       }

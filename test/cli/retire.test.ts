@@ -92,8 +92,12 @@ beforeAll(async () => {
     body: 'Action=CreateRole&Version=2010-05-08&RoleName=fn&AssumeRolePolicyDocument=%7B%7D',
   });
   await new LambdaClient(c).send(new CreateFunctionCommand({
-    FunctionName: 'billing', Runtime: 'nodejs22.x', Role: 'arn:aws:iam::123456789012:role/fn', Handler: 'index.handler',
-    Code: { ZipFile: Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64') }, KMSKeyArn: key.arn,
+    FunctionName: 'billing',
+    Runtime: 'nodejs22.x',
+    Role: 'arn:aws:iam::123456789012:role/fn',
+    Handler: 'index.handler',
+    Code: { ZipFile: Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64') },
+    KMSKeyArn: key.arn,
   }));
   expected.push(['Lambda function', 'billing']);
   const trail = await new CloudTrailClient(c).send(new CreateTrailCommand({ Name: 'org-trail', S3BucketName: 'trail-bucket', KmsKeyId: key.id }));

@@ -131,6 +131,12 @@ function replicaDependents(key: RetireKey): Dependent[] {
   return key.replicas.map((arn) => ({ service: 'kms', type: 'multi-Region replica', id: arn, recordedKey: key.keyArn }));
 }
 
+/** What ends a dependency that is not a resource's encryption setting. */
+const REMEDY: Record<string, string> = {
+  'grant': 'retire or revoke the grant once its grantee no longer needs the key',
+  'multi-Region replica': 'schedule the replica\'s deletion first (it is a key of its own in its Region)',
+};
+
 /** Every blocker that comes from what depends on the key, minus what `--force` names. */
 function dependencyBlockers(facts: RetireFacts, force: Set<string>, used: Set<string>, overridden: string[]): Blocker[] {
   const blockers: Blocker[] = [];
@@ -141,10 +147,7 @@ function dependencyBlockers(facts: RetireFacts, force: Set<string>, used: Set<st
       overridden.push(`${d.type} ${d.id}`);
       continue;
     }
-    blockers.push({
-      reason: `${d.type} ${d.id} names the key (${d.recordedKey})`,
-      remedy: `re-encrypt or remove it, or pass --force ${d.id}`,
-    });
+    blockers.push({ reason: `${d.type} ${d.id} names the key (${d.recordedKey})`, remedy: `${REMEDY[d.type] ?? 're-encrypt or remove it'}, or pass --force ${d.id}` });
   }
   const unknown = facts.lookups.filter((l) => l.unknown.length > 0).map((l) => ({ service: l.service, reasons: l.unknown }));
   if (!Array.isArray(facts.grants)) unknown.push({ service: 'grants', reasons: [facts.grants.unknown] });
