@@ -81,7 +81,7 @@ beforeAll(async () => {
   }));
   expected.push(['DynamoDB table', 'sessions']);
   const queue = await new SQSClient(c).send(new CreateQueueCommand({ QueueName: 'jobs', Attributes: { KmsMasterKeyId: aliasArn } }));
-  expected.push(['SQS queue', queue.QueueUrl!]);
+  expected.push(['SQS queue', `arn:aws:sqs:eu-west-1:123456789012:${queue.QueueUrl!.split('/').pop()}`]);
   const topic = await new SNSClient(c).send(new CreateTopicCommand({ Name: 'alerts', Attributes: { KmsMasterKeyId: 'alias/cmek/legacy' } }));
   expected.push(['SNS topic', topic.TopicArn!]);
 

@@ -148,8 +148,8 @@ const sqs = (c: DependentClients, key: RetireKey) =>
     for await (const page of paginateListQueues({ client: c.sqs }, {})) {
       for (const url of page.QueueUrls ?? []) {
         try {
-          const a = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['KmsMasterKeyId'] }));
-          found('SQS queue', url, a.Attributes?.KmsMasterKeyId);
+          const a = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['KmsMasterKeyId', 'QueueArn'] }));
+          found('SQS queue', a.Attributes?.QueueArn ?? url, a.Attributes?.KmsMasterKeyId);
         } catch (err) {
           unknown(`queue ${url}: ${errorText(err)}`);
         }
