@@ -188,4 +188,11 @@ describe('cdk-cmek retire (bundled binary, moto)', () => {
       proxy.refuse.clear();
     }
   });
+
+  test('GIVEN a Region no endpoint answers for WHEN run without an endpoint THEN one line naming the Region, exit 2', async () => {
+    // A made-up Region: its KMS hostname does not resolve, so no request leaves the machine.
+    const r = await runCli(['retire', 'alias/cmek/legacy', '--region', 'xx-nowhere-1'], { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    expect(r.stderr).toMatch(/^cdk-cmek retire: no AWS endpoint answers for Region xx-nowhere-1 \((ENOTFOUND|EAI_AGAIN)\): check the Region name \(e\.g\. eu-west-1\) and the network\n$/);
+    expect(r.code).toBe(2);
+  });
 });
