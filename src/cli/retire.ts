@@ -44,7 +44,8 @@ Without --disable or --schedule nothing changes: the report says whether the nex
   --schedule  runs only on a Disabled key after --soak-days (default ${DEFAULT_SOAK_DAYS}) with no use since the
               disable (GetKeyLastUsage, and CloudTrail use attempts where readable); always with the
               longest pending window, ${PENDING_WINDOW_DAYS} days
---force takes resource ids (vol-..., table names, ARNs as shown) and service names: ${[...DEPENDENT_SERVICES, 'grants'].join(', ')}.
+--force takes the ids the report shows (vol-..., table names, ARNs, grant ids) and the names of
+services whose lookup could not be read: ${[...DEPENDENT_SERVICES, 'grants'].join(', ')}.
 The disable time is the cdk-cmek:disabled-at tag --disable writes, else CloudTrail's latest DisableKey event.
 
 Exit codes:

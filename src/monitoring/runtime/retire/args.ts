@@ -6,7 +6,7 @@ const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:[0-9a-f]{8}-[0-9a
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 const ALIAS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:alias\/[a-zA-Z0-9/_-]+$/;
 
-/** The shortest soak KMS itself would suggest is the longest pending window; both default to 30 days. */
+/** Days a key stays disabled, with no use seen, before its deletion may be scheduled. */
 export const DEFAULT_SOAK_DAYS = 30;
 /** ScheduleKeyDeletion's longest window: retirement always takes it, so a mistake has the most time to surface. */
 export const PENDING_WINDOW_DAYS = 30;
