@@ -160,7 +160,7 @@ export async function retireCommand(keyArg: string, o: RetireCliOptions, io: Ret
   io.stdout.write(o.json ? `${JSON.stringify({ ...facts, verdict, result }, null, 2)}\n` : retireReport(facts, verdict, args, now, result));
   if (result && !result.done) {
     if (result.guard) {
-      io.stderr.write(`cdk-cmek retire: the deletion guard refused: ${oneLine(result.message)}\n`);
+      io.stderr.write(`cdk-cmek retire: the deletion guard refused: ${oneLine(result.message)}; ${GUARD_REMEDY}\n`);
       return EXIT.FINDINGS;
     }
     return fail(`${args.action === 'disable' ? 'DisableKey' : 'ScheduleKeyDeletion'} failed: ${result.message}`);
@@ -171,6 +171,9 @@ export async function retireCommand(keyArg: string, o: RetireCliOptions, io: Ret
   }
   return EXIT.OK;
 }
+
+/** What lets a step the key policy denied proceed: the guard lifts once the key is unused long enough. */
+const GUARD_REMEDY = 'to proceed: wait until the key has gone unused for the guard\'s minDaysUnused, or run as a principal it exempts';
 
 const day = (iso: string) => iso.slice(0, 10);
 
@@ -233,7 +236,7 @@ function verdictLines(v: Verdict, a: Args, result?: StepResult): string[] {
   if (v.overridden.length > 0) lines.push(`overridden by --force: ${v.overridden.join(', ')}`);
   if (result?.done) lines.push(a.action === 'disable' ? 'disabled; the soak starts now (tag cdk-cmek:disabled-at)' : 'deletion scheduled');
   if (result?.done && result.note) lines.push(result.note);
-  if (result && !result.done) lines.push(result.guard ? `the deletion guard refused: ${result.message}` : `failed: ${result.message}`);
+  if (result && !result.done) lines.push(result.guard ? `the deletion guard refused: ${result.message}; ${GUARD_REMEDY}` : `failed: ${result.message}`);
   lines.push(...v.notes.map((n) => `note: ${n}`));
   return lines;
 }

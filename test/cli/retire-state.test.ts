@@ -111,7 +111,10 @@ suite(`cdk-cmek retire: the key-state flow (${stateKms.kms?.name ?? 'no key-stat
     proxy.refuse.set('TrentService.ScheduleKeyDeletion', explicitDeny('kms:ScheduleKeyDeletion', key.arn));
     try {
       const r = await retire([key.id, '--schedule']);
-      expect(r.stderr).toBe(`cdk-cmek retire: the deletion guard refused: AccessDeniedException: ${explicitDeny('kms:ScheduleKeyDeletion', key.arn).message}\n`);
+      expect(r.stderr).toBe(
+        `cdk-cmek retire: the deletion guard refused: AccessDeniedException: ${explicitDeny('kms:ScheduleKeyDeletion', key.arn).message}; `
+          + 'to proceed: wait until the key has gone unused for the guard\'s minDaysUnused, or run as a principal it exempts\n',
+      );
       expect(r.code).toBe(1);
       expect((await describeKey()).KeyState).toBe('Disabled');
     } finally {

@@ -12,7 +12,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runCli } from './cli-support';
-import { startRetireProxy, type RetireProxy } from './retire-support';
+import { explicitDeny, startRetireProxy, type RetireProxy } from './retire-support';
 import { Emulator, LOCAL_AWS, startMoto } from '../support/moto';
 
 jest.setTimeout(120_000);
@@ -194,5 +194,19 @@ describe('cdk-cmek retire (bundled binary, moto)', () => {
     const r = await runCli(['retire', 'alias/cmek/legacy', '--region', 'xx-nowhere-1'], { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
     expect(r.stderr).toMatch(/^cdk-cmek retire: no AWS endpoint answers for Region xx-nowhere-1 \((ENOTFOUND|EAI_AGAIN)\): check the Region name \(e\.g\. eu-west-1\) and the network\n$/);
     expect(r.code).toBe(2);
+  });
+
+  test('GIVEN the key policy denies DisableKey WHEN --disable THEN "the deletion guard refused", exit 1, still Enabled and untagged', async () => {
+    const guarded = await newKey();
+    proxy.refuse.set('TrentService.DisableKey', explicitDeny('kms:DisableKey', guarded.arn));
+    try {
+      const r = await retire([guarded.id, '--disable']);
+      expect(r.stderr).toMatch(/^cdk-cmek retire: the deletion guard refused: AccessDeniedException: .* kms:DisableKey .* with an explicit deny in a resource-based policy; to proceed: wait until/);
+      expect(r.code).toBe(1);
+      expect(await state(guarded.id)).toBe('Enabled');
+      expect((await kms.send(new ListResourceTagsCommand({ KeyId: guarded.id }))).Tags ?? []).toEqual([]);
+    } finally {
+      proxy.refuse.clear();
+    }
   });
 });

@@ -241,7 +241,7 @@ export function plan(facts: RetireFacts, o: PlanOptions): Verdict {
     return { step: 'none', outcome: 'done', blockers: [], overridden, unmatchedForce: [], notes };
   }
   if (step === 'none' || (step === 'disable' && state === 'Disabled')) {
-    if (state === 'Disabled') notes.push('the key is already disabled');
+    notes.push(state === 'Disabled' ? 'the key is already disabled' : `the key is ${state}: neither --disable nor --schedule applies`);
     return { step: 'none', outcome: 'done', blockers: [], overridden, unmatchedForce: [], notes };
   }
   const blockers = dependencyBlockers(facts, force, used, overridden);
