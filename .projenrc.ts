@@ -93,6 +93,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-sts@^3.1164.0',
     '@aws-sdk/client-organizations@^3.1164.0',
     '@aws-sdk/client-ec2@^3.1164.0',
+    // `cdk-cmek retire`: the services whose resources record a KMS key (EC2 and S3, SNS and Secrets Manager are above
+    // or in projenrc/deploy.ts), and CloudTrail for the disable time and use attempts.
+    '@aws-sdk/client-rds@^3.1164.0',
+    '@aws-sdk/client-dynamodb@^3.1164.0',
+    '@aws-sdk/client-sqs@^3.1164.0',
+    '@aws-sdk/client-lambda@^3.1164.0',
+    '@aws-sdk/client-cloudtrail@^3.1137.0',
+    '@aws-sdk/client-cloudwatch-logs@^3.1164.0',
     '@types/aws-lambda',
     'fast-check@^4',
     'commander@^14',

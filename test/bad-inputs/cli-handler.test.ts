@@ -37,10 +37,12 @@ const D = ['decrypt', 's3://data-bucket/seed/config.json'];
 const ARN_ALIAS = 'arn:aws:kms:eu-west-1:111122223333:alias/cmek';
 const AUDIT_PREFIX_CHARS = 'must be an alias name prefix of letters, digits, /, _ and - (a literal prefix, no wildcards or ARNs), such as alias/cmek/';
 const KEY_ID_ALLOWED = 'must be a key id, key ARN, alias name (alias/...) or alias ARN';
+const RETIRE_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const R = ['retire', 'alias/cmek/legacy'];
 
 /** [what, arguments, the one stderr line]: every one exits 2 before any request could be made. */
 const CLI_CASES: Array<[string, string[], string]> = [
-  ['no command', [], 'cdk-cmek: a command is required: audit or decrypt (see cdk-cmek --help)'],
+  ['no command', [], 'cdk-cmek: a command is required: audit, decrypt or retire (see cdk-cmek --help)'],
   ['a misspelt command', ['decryp'], "cdk-cmek: unknown command 'decryp' (Did you mean decrypt?)"],
   ['an unknown option', ['audit', '--dayz', '3'], "cdk-cmek: unknown option '--dayz' (Did you mean --days?)"],
   ['an option without its value', ['audit', '--days'], "cdk-cmek: option '--days <n>' argument missing"],
@@ -81,6 +83,20 @@ const CLI_CASES: Array<[string, string[], string]> = [
   ['--key-id an alias without alias/', [...D, '--key-id', 'cmek/acme'], `cdk-cmek decrypt: \`--key-id\` ${KEY_ID_ALLOWED}, got: "cmek/acme"`],
   ['--version-id empty', [...D, '--version-id', ''], 'cdk-cmek decrypt: `--version-id` must not be empty, got: ""'],
   ['--endpoint-url without a scheme', [...D, '--endpoint-url', 'localhost:4566'], 'cdk-cmek decrypt: `--endpoint-url` must be an http(s) URL, got: "localhost:4566"'],
+  ['retire without a key', ['retire'], "cdk-cmek: missing required argument 'key'"],
+  ['retire of an unknown Region', [...R, '--region', 'moon-1'], 'cdk-cmek retire: `--region` must be a Region name such as eu-west-1, got: "moon-1"'],
+  ['retire of a malformed key id', ['retire', '1234abcd-12ab'], `cdk-cmek retire: \`<key>\` ${KEY_ID_ALLOWED}, got: "1234abcd-12ab"`],
+  ['retire of a malformed key ARN', ['retire', 'arn:aws:kms:eu-west-1:1234:key/x'], `cdk-cmek retire: \`<key>\` ${KEY_ID_ALLOWED}, got: "arn:aws:kms:eu-west-1:1234:key/x"`],
+  ['retire of an alias without alias/', ['retire', 'cmek/legacy'], `cdk-cmek retire: \`<key>\` ${KEY_ID_ALLOWED}, got: "cmek/legacy"`],
+  ['retire of an AWS managed alias', ['retire', 'alias/aws/ebs'], 'cdk-cmek retire: `<key>` must name a customer-managed key, not an AWS managed alias (alias/aws/...), got: "alias/aws/ebs"'],
+  ['retire --region other than the ARN\'s', ['retire', RETIRE_ARN, '--region', 'us-east-1'], 'cdk-cmek retire: `--region` must match the Region of the key ARN (eu-west-1), got: "us-east-1"'],
+  ['retire --disable --schedule', [...R, '--disable', '--schedule'], 'cdk-cmek retire: `--disable` and `--schedule` exclude each other: disable first, schedule after the soak, got both'],
+  ['retire --soak-days 0', [...R, '--schedule', '--soak-days', '0'], 'cdk-cmek retire: `--soak-days` must be an integer from 1 to 3650, got: "0"'],
+  ['retire --soak-days 7.5', [...R, '--schedule', '--soak-days', '7.5'], 'cdk-cmek retire: `--soak-days` must be an integer from 1 to 3650, got: "7.5"'],
+  ['retire --soak-days 3651', [...R, '--soak-days', '3651'], 'cdk-cmek retire: `--soak-days` must be an integer from 1 to 3650, got: "3651"'],
+  ['retire --soak-days with --disable', [...R, '--disable', '--soak-days', '30'], 'cdk-cmek retire: `--soak-days` applies to --schedule (or the dry run), not --disable, got: "30"'],
+  ['retire --force in a dry run', [...R, '--force', 'vol-1'], 'cdk-cmek retire: `--force` overrides a refusal of --disable or --schedule, got it without either: --force vol-1'],
+  ['retire --force with an empty name', [...R, '--disable', '--force', 'vol-1,'], 'cdk-cmek retire: `--force` must name dependents (resource ids or ARNs) or services, comma-separated without spaces, got: "vol-1,"'],
 ];
 
 describe('cdk-cmek (bundled binary): usage errors', () => {
@@ -99,6 +115,7 @@ describe('cdk-cmek (bundled binary): usage errors', () => {
   test.each([
     ['audit', 'every audited key was used within --days', 'some customer-managed key is unused for more than --days', 'bad arguments, no credentials, or any account or Region'],
     ['decrypt', 'done', 'refused: the object failed verification', 'usage or access error'],
+    ['retire', 'done, or nothing to do', 'refused because of findings: dependents, unreadable lookups, use after the disable', 'usage or access error (bad arguments, a key in the wrong state'],
   ])(
     'GIVEN %s --help WHEN run THEN exit 0 and the exit codes are documented',
     async (command, ok, findings, error) => {

@@ -1,0 +1,111 @@
+// The retirement planner on plain data: which references name the key, the soak's boundary, what blocks and what
+// `--force` overrides, and the states that leave nothing to do.
+import { namesKey, plan, wrongState, type Lookup, type RetireFacts, type RetireKey } from '../../src/monitoring/runtime/retire/plan';
+
+const NOW = Date.parse('2026-12-01T12:00:00Z');
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const KEY: RetireKey = {
+  keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+  keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  account: '111122223333',
+  region: 'eu-west-1',
+  state: 'Disabled',
+  manager: 'CUSTOMER',
+  aliases: ['alias/cmek/legacy'],
+  replicas: [],
+};
+
+const none = (service: string): Lookup => ({ service, checked: [service], dependents: [], unknown: [] });
+
+function facts(over: Partial<RetireFacts> = {}, key: Partial<RetireKey> = {}): RetireFacts {
+  return {
+    key: { ...KEY, ...key },
+    lastUse: { trackingStartedAt: '2026-04-23T00:00:00.000Z', lastUsedAt: iso(NOW - 90 * DAY), operation: 'Decrypt' },
+    lookups: [none('ec2'), none('sqs')],
+    grants: [],
+    soak: { disabledAt: iso(NOW - 30 * DAY), source: 'tag', attemptsSinceDisable: [] },
+    ...over,
+  };
+}
+
+const opts = { action: 'schedule' as const, force: [], soakDays: 30, now: NOW };
+
+describe('retire planner', () => {
+  test.each([
+    ['the key id', KEY.keyId, true],
+    ['the key ARN', KEY.keyArn, true],
+    ['an alias name', 'alias/cmek/legacy', true],
+    ['an alias ARN', 'arn:aws:kms:eu-west-1:111122223333:alias/cmek/legacy', true],
+    ['another account\'s alias ARN', 'arn:aws:kms:eu-west-1:444455556666:alias/cmek/legacy', false],
+    ['another alias', 'alias/cmek/legacy-2', false],
+    ['another key', 'arn:aws:kms:eu-west-1:111122223333:key/ffffffff-12ab-34cd-56ef-1234567890ab', false],
+    ['nothing', undefined, false],
+  ])('GIVEN %s recorded WHEN matched THEN %s', (_what, recorded, expected) => {
+    expect(namesKey(KEY, recorded)).toBe(expected);
+  });
+
+  test('GIVEN disabled exactly soakDays ago, unused since WHEN --schedule THEN it proceeds; a day less THEN refused', () => {
+    expect(plan(facts(), opts)).toMatchObject({ step: 'schedule', outcome: 'proceed', blockers: [] });
+    const early = plan(facts({ soak: { disabledAt: iso(NOW - 30 * DAY + 1), source: 'tag', attemptsSinceDisable: [] } }), opts);
+    expect(early.outcome).toBe('refused');
+    expect(early.blockers[0].reason).toMatch(/^the soak is not over: disabled 29 of 30 days/);
+  });
+
+  test('GIVEN an unreadable lookup and unreadable grants WHEN --disable THEN both block; --force names each service', () => {
+    const f = facts({ lookups: [none('ec2'), { ...none('sqs'), unknown: ['AccessDenied: no'] }], grants: { unknown: 'AccessDeniedException: no' } }, { state: 'Enabled' });
+    const refused = plan(f, { ...opts, action: 'disable' });
+    expect(refused.blockers.map((b) => b.remedy)).toEqual([
+      'grant the read access it needs and rerun, or pass --force sqs',
+      'grant the read access it needs and rerun, or pass --force grants',
+    ]);
+    expect(plan(f, { ...opts, action: 'disable', force: ['sqs'] }).outcome).toBe('refused');
+    expect(plan(f, { ...opts, action: 'disable', force: ['sqs', 'grants'] })).toMatchObject({ outcome: 'proceed', overridden: ['unknown sqs', 'unknown grants'] });
+  });
+
+  test('GIVEN a dependent WHEN --force names its service instead of it THEN still refused and the name is reported as unmatched', () => {
+    const dep = { service: 'ec2', type: 'EBS volume', id: 'vol-1', recordedKey: KEY.keyId };
+    const v = plan(facts({ lookups: [{ ...none('ec2'), dependents: [dep] }] }, { state: 'Enabled' }), { ...opts, action: 'disable', force: ['ec2'] });
+    expect(v.outcome).toBe('refused');
+    expect(v.unmatchedForce).toEqual(['ec2']);
+  });
+
+  test('GIVEN replicas and grants WHEN dry-run of an Enabled key THEN each blocks --disable', () => {
+    const v = plan(
+      facts({ grants: [{ grantId: 'g-1', grantee: 'arn:aws:iam::111122223333:role/app', operations: ['Decrypt'] }] }, { state: 'Enabled', replicas: ['arn:aws:kms:us-east-1:111122223333:key/mrk-1'] }),
+      { ...opts, action: 'check' },
+    );
+    expect(v).toMatchObject({ step: 'disable', outcome: 'refused' });
+    expect(v.blockers.map((b) => b.reason)).toEqual([
+      `grant g-1 names the key (${KEY.keyArn})`,
+      `multi-Region replica arn:aws:kms:us-east-1:111122223333:key/mrk-1 names the key (${KEY.keyArn})`,
+    ]);
+    expect(v.blockers.map((b) => b.remedy)).toEqual([
+      'retire or revoke the grant once its grantee no longer needs the key, or pass --force g-1',
+      'schedule the replica\'s deletion first (it is a key of its own in its Region), or pass --force arn:aws:kms:us-east-1:111122223333:key/mrk-1',
+    ]);
+  });
+
+  test('GIVEN last use unknown WHEN --schedule THEN refused: unknown is never "unused"', () => {
+    const v = plan(facts({ lastUse: { trackingStartedAt: '2026-04-23T00:00:00.000Z', unknown: 'GetKeyLastUsage failed: AccessDeniedException' } }), opts);
+    expect(v.blockers.map((b) => b.remedy)).toEqual(['allow kms:GetKeyLastUsage and rerun']);
+  });
+
+  test.each([
+    ['disable', 'PendingDeletion', '`--disable` needs an Enabled key, got: PendingDeletion'],
+    ['schedule', 'Enabled', '`--schedule` needs a Disabled key: run --disable first and wait the soak, got: Enabled'],
+    ['schedule', 'PendingImport', '`--schedule` needs a Disabled key, got: PendingImport'],
+    ['check', 'Unavailable', undefined],
+    ['schedule', 'PendingDeletion', undefined],
+    ['disable', 'Disabled', undefined],
+  ] as const)('GIVEN %s on a %s key WHEN checked THEN %s', (action, state, message) => {
+    const got = wrongState(action, { ...KEY, state });
+    if (message) expect(got).toBe(`${message} (${KEY.keyArn})`);
+    else expect(got).toBeUndefined();
+  });
+
+  test('GIVEN an AWS managed key WHEN checked THEN refused whatever the action', () => {
+    expect(wrongState('check', { ...KEY, manager: 'AWS' })).toBe(`\`<key>\` must be a customer-managed key, got: an AWS managed key (${KEY.keyArn})`);
+  });
+});
