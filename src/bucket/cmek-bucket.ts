@@ -139,9 +139,8 @@ export class CmekBucket extends s3.BucketBase {
       cfnPolicy.policyDocument = resolvedPolicy;
       this.node.addValidation({
         validate: () => {
-          const problems = policyProblems(Stack.of(this).resolve(resolvedPolicy), `bucket policy of ${this.node.path}`, 'bucket');
-          resolvedPolicy.keepForTemplate();
-          return problems;
+          const resolved = resolvedPolicy.checkAndKeep(() => Stack.of(this).resolve(resolvedPolicy));
+          return policyProblems(resolved, `bucket policy of ${this.node.path}`, 'bucket');
         },
       });
     } catch (e) {

@@ -289,8 +289,7 @@ export class CmekKey extends Resource implements kms.IKey {
     const cfnKey = this.key.node.defaultChild as kms.CfnKey;
     // What the template will hold, escape hatches included: addPropertyOverride on the policy, addOverride of the
     // DeletionPolicy.
-    const rendered = renderedResource(cfnKey);
-    this.resolvedPolicy.keepForTemplate();
+    const rendered = this.resolvedPolicy.checkAndKeep(() => renderedResource(cfnKey));
     const resolved = rendered.Properties?.KeyPolicy;
     const conflict = destroyConflict(this.guard, rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');

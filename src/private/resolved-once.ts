@@ -18,16 +18,28 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
   }
 
   public readonly creationStack: string[] = [];
-  /** The last full resolution, post-processing included (what the template would hold). */
-  private last?: { readonly value: unknown };
-  /** The value kept for the template, between validation and synthesis. */
-  private kept?: { readonly value: unknown };
+  /** Whether the next full resolution is the check's, whose value the template reuses. */
+  private capturing = false;
+  /**
+   * The value kept for the template, between validation and synthesis; nothing is held at any other time. As JSON
+   * text: a few bytes per character, where the object graph of every policy in a large app would weigh on the heap.
+   */
+  private kept?: string;
 
   private constructor(private readonly inner: unknown) {}
 
-  /** Keeps the value of the last full resolution for the template's resolution; call it after a check resolved it. */
-  public keepForTemplate(): void {
-    this.kept = this.last;
+  /**
+   * Runs `check`, which resolves the property in full, and keeps the value it resolved for the template's own
+   * resolution (a check that resolves nothing keeps nothing).
+   */
+  public checkAndKeep<T>(check: () => T): T {
+    this.kept = undefined;
+    this.capturing = true;
+    try {
+      return check();
+    } finally {
+      this.capturing = false;
+    }
   }
 
   public resolve(context: IResolveContext): unknown {
@@ -37,14 +49,14 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
       this.kept = undefined;
     } else if (kept !== undefined && context.documentPath[0] === 'Resources') {
       this.kept = undefined;
-      return kept.value;
+      return JSON.parse(kept);
     }
-    context.registerPostProcessor(this);
+    if (this.capturing) context.registerPostProcessor(this);
     return this.inner;
   }
 
   public postProcess(input: unknown): unknown {
-    this.last = { value: input };
+    this.kept = JSON.stringify(input);
     return input;
   }
 

@@ -3,7 +3,9 @@
 import { App, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CmekBucket, CmekGrantee, CmekKey } from '../../src';
+import { ResolvedOnce } from '../../src/private/resolved-once';
 
 const ACCOUNT = '111122223333';
 
@@ -84,5 +86,13 @@ describe('ResolvedOnce', () => {
     template(app);
     key.addGrantee(CmekGrantee.account('121212121212', { name: 'byHand' }));
     expect(JSON.stringify(stack.resolve((key.key.node.defaultChild as kms.CfnKey).keyPolicy))).toContain('121212121212');
+  });
+
+  test('GIVEN a synth WHEN it is over THEN neither wrapper holds a resolved policy any more (nothing stays on the heap)', () => {
+    const { app, key, bucket } = build();
+    const wrappers = [(key.key.node.defaultChild as kms.CfnKey).keyPolicy, (bucket.policy!.node.defaultChild as s3.CfnBucketPolicy).policyDocument];
+    for (const w of wrappers) expect(w).toBeInstanceOf(ResolvedOnce);
+    template(app);
+    for (const w of wrappers) expect((w as { kept?: string }).kept).toBeUndefined();
   });
 });
