@@ -8,7 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as destinations from 'aws-cdk-lib/aws-logs-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { CANCEL_DELETION_ACTIONS, CANCEL_DELETION_ENV, MAX_CANCEL_DELETION_KEYS, RE_ENABLE_ACTIONS } from './cancel-deletion-contract';
+import { CANCEL_DELETION_ENV, MAX_CANCEL_DELETION_KEYS } from './cancel-deletion-contract';
+import { CANCEL_DELETION_ACTIONS, RE_ENABLE_ACTIONS } from '../private/actions';
 import { createOwnedFunction } from '../private/owned-function';
 import { acknowledgeNag } from '../private/suppressions';
 

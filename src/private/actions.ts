@@ -126,3 +126,9 @@ export const LOG_WRITE_ACTIONS: readonly string[] = ['logs:CreateLogStream', 'lo
 
 /** Publishing to a topic. */
 export const SNS_PUBLISH_ACTIONS: readonly string[] = ['sns:Publish'];
+
+/** The cancel-on-use function: reading a key's state (a second delivery of the same use does nothing) and cancelling its deletion. */
+export const CANCEL_DELETION_ACTIONS: readonly string[] = ['kms:DescribeKey', 'kms:CancelKeyDeletion'];
+
+/** Enabling the key again, only when asked to: KMS leaves a key Disabled when its deletion is cancelled. */
+export const RE_ENABLE_ACTIONS: readonly string[] = ['kms:EnableKey'];
