@@ -34,6 +34,18 @@ function withoutPath(message: string | undefined): string | undefined {
 }
 
 /** The one-line errors synthesis fails with (the validation messages, without their construct paths). */
+/** `build` throws exactly `message` (after the construct path), on one line. */
+function expectOneLineRefusal(build: () => unknown, message: string): void {
+  let thrown: Error | undefined;
+  try {
+    build();
+  } catch (e) {
+    thrown = e as Error;
+  }
+  expect(withoutPath(thrown?.message)).toBe(message);
+  expect(message).not.toContain('\n');
+}
+
 function synthErrors(s: Stack): string[] {
   try {
     (s.node.root as App).synth();
@@ -438,14 +450,7 @@ describe('bad inputs', () => {
   });
 
   test.each(atCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    let thrown: Error | undefined;
-    try {
-      build();
-    } catch (e) {
-      thrown = e as Error;
-    }
-    expect(withoutPath(thrown?.message)).toBe(message);
-    expect(message).not.toContain('\n');
+    expectOneLineRefusal(build, message);
   });
 
   test.each(atSynth)('GIVEN %s WHEN synthesized THEN synthesis fails with exactly these lines', (_name, build, lines) => {
@@ -713,14 +718,7 @@ const monitoringAccepted: Array<[string, () => void]> = [
 
 describe('monitoring inputs', () => {
   test.each(monitoringAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    let thrown: Error | undefined;
-    try {
-      build();
-    } catch (e) {
-      thrown = e as Error;
-    }
-    expect(withoutPath(thrown?.message)).toBe(message);
-    expect(message).not.toContain('\n');
+    expectOneLineRefusal(build, message);
   });
 
   test.each(monitoringAtSynth)('GIVEN %s WHEN synthesized THEN synthesis fails with exactly these lines', (_name, build, lines) => {
@@ -803,14 +801,7 @@ const grantAccepted: Array<[string, () => void]> = [
 
 describe('grant inputs', () => {
   test.each(grantAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    let thrown: Error | undefined;
-    try {
-      build();
-    } catch (e) {
-      thrown = e as Error;
-    }
-    expect(withoutPath(thrown?.message)).toBe(message);
-    expect(message).not.toContain('\n');
+    expectOneLineRefusal(build, message);
   });
 
   test.each(grantAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
@@ -885,14 +876,7 @@ const stackSetAccepted: Array<[string, () => void]> = [
 ];
 describe('stack set inputs', () => {
   test.each(stackSetAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    let thrown: Error | undefined;
-    try {
-      build();
-    } catch (e) {
-      thrown = e as Error;
-    }
-    expect(withoutPath(thrown?.message)).toBe(message);
-    expect(message).not.toContain('\n');
+    expectOneLineRefusal(build, message);
   });
   test.each(stackSetAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
     check();
