@@ -135,7 +135,7 @@ export class CmekBucket extends s3.BucketBase {
       // denyOtherEncryption created the policy; the check resolves it as the template will hold it (a Lazy principal
       // is checked for what it produces), and the template reuses that resolution.
       const cfnPolicy = this.bucket.policy!.node.defaultChild as s3.CfnBucketPolicy;
-      const resolvedPolicy = ResolvedOnce.of(cfnPolicy.policyDocument);
+      const resolvedPolicy = ResolvedOnce.of(cfnPolicy.policyDocument, `the bucket policy of ${this.node.path}`);
       cfnPolicy.policyDocument = resolvedPolicy;
       this.node.addValidation({
         validate: () => {

@@ -110,7 +110,7 @@ export class CmekKey extends Resource implements kms.IKey {
         policy: this.policy,
       });
       const cfnKey = this.key.node.defaultChild as kms.CfnKey;
-      this.resolvedPolicy = ResolvedOnce.of(cfnKey.keyPolicy);
+      this.resolvedPolicy = ResolvedOnce.of(cfnKey.keyPolicy, `the key policy of ${this.aliasName}`);
       cfnKey.keyPolicy = this.resolvedPolicy;
       claimAlias(this, this.aliasName);
       this.key.addAlias(this.aliasName);

@@ -1,5 +1,6 @@
 // A resource property that a synth-time check resolves in full, so that the template reuses that value instead of resolving it again.
 import { IPostProcessor, IResolvable, IResolveContext, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**
  * Stands in for a policy property (a key policy, a bucket policy) that a validation resolves and checks. Resolving a
@@ -9,12 +10,14 @@ import { IPostProcessor, IResolvable, IResolveContext, Token } from 'aws-cdk-lib
  *
  * Why the reuse is exact: aws-cdk-lib validates after preparing the tree and before writing templates, nothing changes
  * the tree in between, and the value is resolved in the same stack by the same resolver (only the document path
- * differs, which no policy token reads). The next synth starts with preparation, which drops anything kept.
+ * differs, which no policy token reads). The next synth starts with preparation, which drops anything kept. Code that
+ * adds a statement after the check (another construct's validation) would put an unchecked statement in the template:
+ * the template's resolution refuses it instead.
  */
 export class ResolvedOnce implements IResolvable, IPostProcessor {
-  /** Wraps a property's value; set the wrapper as the property's value in its place. */
-  public static of(value: unknown): ResolvedOnce {
-    return new ResolvedOnce(value);
+  /** Wraps a property's value (`what` names it in errors); set the wrapper as the property's value in its place. */
+  public static of(value: unknown, what: string): ResolvedOnce {
+    return new ResolvedOnce(value, what);
   }
 
   public readonly creationStack: string[] = [];
@@ -25,8 +28,10 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
    * text: a few bytes per character, where the object graph of every policy in a large app would weigh on the heap.
    */
   private kept?: string;
+  /** The statement count the checked value had. */
+  private keptStatements?: number;
 
-  private constructor(private readonly inner: unknown) {}
+  private constructor(private readonly inner: unknown, private readonly what: string) {}
 
   /**
    * Runs `check`, which resolves the property in full, and keeps the value it resolved for the template's own
@@ -49,6 +54,9 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
       this.kept = undefined;
     } else if (kept !== undefined && context.documentPath[0] === 'Resources') {
       this.kept = undefined;
+      if (this.statementCount() !== this.keptStatements) {
+        throw new Error(`${this.what} gained a statement after the synth-time check (added during validation): add statements before synthesis`);
+      }
       return JSON.parse(kept);
     }
     if (this.capturing) context.registerPostProcessor(this);
@@ -57,7 +65,12 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
 
   public postProcess(input: unknown): unknown {
     this.kept = JSON.stringify(input);
+    this.keptStatements = this.statementCount();
     return input;
+  }
+
+  private statementCount(): number | undefined {
+    return this.inner instanceof iam.PolicyDocument ? this.inner.statementCount : undefined;
   }
 
   public toString(): string {

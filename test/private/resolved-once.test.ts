@@ -4,6 +4,7 @@ import { App, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import { CmekBucket, CmekGrantee, CmekKey } from '../../src';
 import { ResolvedOnce } from '../../src/private/resolved-once';
 
@@ -94,5 +95,17 @@ describe('ResolvedOnce', () => {
     for (const w of wrappers) expect(w).toBeInstanceOf(ResolvedOnce);
     template(app);
     for (const w of wrappers) expect((w as { kept?: string }).kept).toBeUndefined();
+  });
+
+  test('GIVEN a later validation that adds a statement after the check WHEN synthesized THEN the synth fails instead of writing an unchecked policy', () => {
+    const { app, stack, key } = build();
+    // Validations run in tree order: this construct comes after the key, so the key's check has run already.
+    new Construct(stack, 'Late').node.addValidation({
+      validate: () => {
+        key.addToResourcePolicy(new iam.PolicyStatement({ sid: 'Late', actions: ['kms:Decrypt'], principals: [new iam.AnyPrincipal()], resources: ['*'] }));
+        return [];
+      },
+    });
+    expect(() => template(app)).toThrow(/the key policy of alias\/reuse gained a statement after the synth-time check/);
   });
 });
