@@ -53,10 +53,11 @@ describe('KeyUsageAuditorStackSet member template on LocalStack', () => {
     localstack = await startLocalStack(installLocalStack());
   }, 600_000);
 
+  // LocalStack gets a grace period to stop before it is killed, longer than jest's default hook timeout.
   afterAll(async () => {
     await localstack?.stop();
     if (zip) fs.rmSync(path.dirname(zip), { recursive: true, force: true });
-  });
+  }, 60_000);
 
   test('GIVEN the bundle in the Region\'s code bucket WHEN the member template is created as a stack THEN it completes and the function is created from it; a Region without the bundle fails on the function', async () => {
     const s3 = client(S3Client, 'us-east-1');
