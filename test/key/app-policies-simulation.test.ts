@@ -34,7 +34,7 @@ function kmsOutsiderContext(region: string, action: string): Record<string, stri
 describe('integ and example apps, simulated', () => {
   test('GIVEN the apps WHEN their policies are collected THEN every app contributes keys, and the bucket apps bucket policies', () => {
     const apps = new Set(keys.map((p) => p.name.split('/')[0]));
-    expect([...apps].sort()).toEqual(['bucket', 'envelope', 'example', 'fleet', 'grant', 'key', 'monitoring']);
+    expect([...apps].sort()).toEqual(['bucket', 'envelope', 'example', 'fleet', 'grant', 'key', 'monitoring', 'stackset']);
     expect(keys.length).toBeGreaterThanOrEqual(20);
     expect(new Set(buckets.map((p) => p.name.split('/')[0]))).toEqual(new Set(['bucket', 'envelope', 'example', 'fleet', 'monitoring']));
   });
