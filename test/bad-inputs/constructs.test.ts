@@ -677,8 +677,7 @@ const monitoringAtCall: Array<[string, () => unknown, string]> = [
   ['deletion monitor: a log group of another account', () => {
     const s = stack();
     return cancellingOn(s, 'M', LogGroup.fromLogGroupArn(s, 'Trail', `arn:aws:logs:eu-west-1:${VENDOR}:log-group:org-trail:*`));
-  },
-    `\`cloudTrailLogGroup\` must be in this stack's account (${OWNER}): its filters are created beside it, got: arn:aws:logs:eu-west-1:${VENDOR}:log-group:org-trail:* in account ${VENDOR}`],
+  }, `\`cloudTrailLogGroup\` must be in this stack's account (${OWNER}): its filters are created beside it, got: arn:aws:logs:eu-west-1:${VENDOR}:log-group:org-trail:* in account ${VENDOR}`],
   ['deletion monitor: a log group of another Region', () => {
     const s = stack();
     return cancellingOn(s, 'M', LogGroup.fromLogGroupArn(s, 'Trail', `arn:aws:logs:us-east-1:${OWNER}:log-group:org-trail:*`));
