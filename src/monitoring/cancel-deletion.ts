@@ -1,6 +1,6 @@
 // KeyDeletionMonitor's cancel-on-use: a subscription on the pending-deletion failures invokes a function that cancels the deletion.
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -45,6 +45,32 @@ export function validateCancelDeletionKeys(keys: kms.IKey[] | undefined): void {
   }
 }
 
+/** CloudWatch Logs allows this many subscription filters on one log group. */
+const MAX_SUBSCRIPTION_FILTERS = 2;
+
+/**
+ * Refuses a subscription the log group has no room for: aws-cdk-lib only warns, and the deploy fails. Counts the
+ * subscription filters already in the app on the same log group (the same name, or the same token, in the same
+ * account and Region).
+ */
+export function validateSubscriptionRoom(scope: Construct, logGroup: logs.ILogGroup): void {
+  const place = (c: Construct) => {
+    const s = Stack.of(c);
+    return `${s.account}|${s.region}`;
+  };
+  const here = place(scope);
+  const filters = scope.node.root.node.findAll()
+    .filter((c): c is logs.CfnSubscriptionFilter => c instanceof logs.CfnSubscriptionFilter)
+    .filter((f) => f.logGroupName === logGroup.logGroupName && place(f) === here);
+  if (filters.length >= MAX_SUBSCRIPTION_FILTERS) {
+    const name = Token.isUnresolved(logGroup.logGroupName) ? logGroup.node.path : logGroup.logGroupName;
+    throw new Error(
+      `\`cloudTrailLogGroup\` must have room for the \`cancelDeletionOnUse\` subscription (CloudWatch Logs allows ${MAX_SUBSCRIPTION_FILTERS} subscription filters per log group), ` +
+        `got: ${name} with ${filters.length} already (${filters.map((f) => f.node.path).join(', ')})`,
+    );
+  }
+}
+
 /**
  * Creates the function on a `CancelDeletionOnUse` scope under `scope`, and subscribes it to the log group.
  *
@@ -53,6 +79,7 @@ export function validateCancelDeletionKeys(keys: kms.IKey[] | undefined): void {
  * for the trail's own account. The trail log group already holds them, whatever the account or Region of the call.
  */
 export function addCancelDeletionOnUse(scope: Construct, props: CancelDeletionOnUseProps): CancelDeletionOnUseParts {
+  validateSubscriptionRoom(scope, props.logGroup);
   const root = new Construct(scope, 'CancelDeletionOnUse');
   const stack = Stack.of(root);
   const keyArns = props.keys.map((k) => k.keyArn);

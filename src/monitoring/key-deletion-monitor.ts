@@ -26,7 +26,8 @@ import { DISABLE_OR_SCHEDULE_DELETION, METRIC_NAMESPACE, PENDING_DELETION_ERRORS
 export interface KeyDeletionMonitorProps {
   /**
    * The CloudWatch Logs log group an existing CloudTrail trail delivers to (management events, all regions).
-   * Passing the organization's trail log group avoids paying for a second copy of management events.
+   * Passing the organization's trail log group avoids paying for a second copy of management events. It must be in
+   * this stack's account and Region, where the filters are created.
    *
    * @default - a multi-region trail with log file validation, its locked-down S3 bucket and a KMS-encrypted
    * log group are created
@@ -83,7 +84,8 @@ export interface KeyDeletionMonitorProps {
    * `CancelKeyDeletion` on that key and reports to `topic` what it did (cancelled, skipped and why, or failed and
    * why). Needs `keys` (at most 40):
    * the function may cancel the deletion of those keys only (`kms:CancelKeyDeletion` and `kms:DescribeKey` on their
-   * ARNs) and ignores every other key. A log group allows only 2 subscription filters: this takes one of them. An
+   * ARNs) and ignores every other key. A log group allows only 2 subscription filters: this takes one of them, and a
+   * third that the app puts on the same log group is refused. An
    * imported encrypted `topic` hides its key from the monitor: that key's policy must let the function's role use it.
    *
    * @default false
@@ -132,6 +134,7 @@ export class KeyDeletionMonitor extends Construct {
     super(scope, id);
     try {
       this.validateKeys(props.keys ?? []);
+      if (props.cloudTrailLogGroup) this.validateLogGroup(props.cloudTrailLogGroup);
       this.validateCancelDeletion(props);
       this.names = new MonitoringNames(this, 'KeyDeletionMonitor', props.alarmNamePrefix, [
         PENDING_DELETION_ERRORS,
@@ -241,12 +244,33 @@ export class KeyDeletionMonitor extends Construct {
         throw new Error(`\`keys\` must be keys, not aliases: the notice matches the key ARN in CloudTrail events, so an alias never matches, got: ${describeKey(key)}`);
       }
       const { account, region } = key.env;
+      // Without a Region on the stack, keys of two Regions cannot both be in the one it deploys to.
+      const other = keys.find((k) => !Token.isUnresolved(k.env.region) && !Token.isUnresolved(region) && k.env.region !== region);
+      if (other && Token.isUnresolved(here.region)) {
+        throw new Error(`\`keys\` must all be in this stack's Region: EventBridge sees only its own Region's CloudTrail events, got: ${describeKey(key)} in ${region} and ${describeKey(other)} in ${other.env.region}`);
+      }
       if (!Token.isUnresolved(region) && !Token.isUnresolved(here.region) && region !== here.region) {
         throw new Error(`\`keys\` must be in this stack's Region (${here.region}): EventBridge sees only its own Region's CloudTrail events, got: ${describeKey(key)} in ${region}`);
       }
       if (!Token.isUnresolved(account) && !Token.isUnresolved(here.account) && account !== here.account) {
         throw new Error(`\`keys\` must be in this stack's account (${here.account}): EventBridge sees only its own account's CloudTrail events, got: ${describeKey(key)} in account ${account}`);
       }
+    }
+  }
+
+  /**
+   * The filters and the subscription are created in this stack's account and Region, where a log group of another
+   * account or Region does not exist: they would fail to deploy, or read a namesake log group.
+   */
+  private validateLogGroup(logGroup: logs.ILogGroup): void {
+    const here = Stack.of(this);
+    const { account, region } = logGroup.env;
+    const arn = Token.isUnresolved(logGroup.logGroupArn) ? logGroup.node.path : logGroup.logGroupArn;
+    if (!Token.isUnresolved(region) && !Token.isUnresolved(here.region) && region !== here.region) {
+      throw new Error(`\`cloudTrailLogGroup\` must be in this stack's Region (${here.region}): its filters are created beside it, got: ${arn} in ${region}`);
+    }
+    if (!Token.isUnresolved(account) && !Token.isUnresolved(here.account) && account !== here.account) {
+      throw new Error(`\`cloudTrailLogGroup\` must be in this stack's account (${here.account}): its filters are created beside it, got: ${arn} in account ${account}`);
     }
   }
 

@@ -3,7 +3,9 @@ import { App, Aspects, Aws, CfnDeletionPolicy, CfnParameter, CfnResource, CliCre
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, ILogGroup, LogGroup, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
+import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 import {
@@ -659,7 +661,38 @@ const monitoringAtCall: Array<[string, () => unknown, string]> = [
     '`keys` must be at most 40 keys with `cancelDeletionOnUse` (their ARNs travel in the function\'s 4 KB environment), got: 41 keys'],
   ['deletion monitor: reEnableOnCancel without cancelDeletionOnUse', () => new KeyDeletionMonitor(stack(), 'M', { keys: [], reEnableOnCancel: true }),
     '`reEnableOnCancel` needs `cancelDeletionOnUse: true` (only a cancelled key is enabled again), got: reEnableOnCancel without cancelDeletionOnUse'],
+  ['deletion monitor: a third cancelling monitor on one log group (a log group allows 2 subscription filters)', () => {
+    const s = stack();
+    for (const id of ['M1', 'M2', 'M3']) cancellingOn(s, id, LogGroup.fromLogGroupName(s, `Trail${id}`, 'org-trail'));
+  }, '`cloudTrailLogGroup` must have room for the `cancelDeletionOnUse` subscription (CloudWatch Logs allows 2 subscription filters per log group), ' +
+    'got: org-trail with 2 already (S/M1/CancelDeletionOnUse/Subscription/Resource, S/M2/CancelDeletionOnUse/Subscription/Resource)'],
+  ['deletion monitor: a second cancelling monitor on a created log group that already has a subscription filter', () => {
+    const s = stack();
+    const group = new LogGroup(s, 'Trail');
+    new SubscriptionFilter(s, 'Export', { logGroup: group, destination: new LambdaDestination(lambda.Function.fromFunctionArn(s, 'F', `arn:aws:lambda:eu-west-1:${OWNER}:function:f`)), filterPattern: FilterPattern.allEvents() });
+    cancellingOn(s, 'M1', group);
+    cancellingOn(s, 'M2', group);
+  }, '`cloudTrailLogGroup` must have room for the `cancelDeletionOnUse` subscription (CloudWatch Logs allows 2 subscription filters per log group), ' +
+    'got: S/Trail with 2 already (S/Export/Resource, S/M1/CancelDeletionOnUse/Subscription/Resource)'],
+  ['deletion monitor: a log group of another account', () => {
+    const s = stack();
+    return cancellingOn(s, 'M', LogGroup.fromLogGroupArn(s, 'Trail', `arn:aws:logs:eu-west-1:${VENDOR}:log-group:org-trail:*`));
+  }, `\`cloudTrailLogGroup\` must be in this stack's account (${OWNER}): its filters are created beside it, got: arn:aws:logs:eu-west-1:${VENDOR}:log-group:org-trail:* in account ${VENDOR}`],
+  ['deletion monitor: a log group of another Region', () => {
+    const s = stack();
+    return cancellingOn(s, 'M', LogGroup.fromLogGroupArn(s, 'Trail', `arn:aws:logs:us-east-1:${OWNER}:log-group:org-trail:*`));
+  }, `\`cloudTrailLogGroup\` must be in this stack's Region (eu-west-1): its filters are created beside it, got: arn:aws:logs:us-east-1:${OWNER}:log-group:org-trail:* in us-east-1`],
+  ['deletion monitor in a stack without an environment: keys of two Regions', () => {
+    const s = new Stack(new App(), 'S');
+    return new KeyDeletionMonitor(s, 'M', { keys: [kms.Key.fromKeyArn(s, 'Here', `arn:aws:kms:eu-west-1:${OWNER}:key/${KEY_ID}`), kms.Key.fromKeyArn(s, 'Other', OTHER_REGION_ARN)], cancelDeletionOnUse: true });
+  }, `\`keys\` must all be in this stack's Region: EventBridge sees only its own Region's CloudTrail events, got: arn:aws:kms:eu-west-1:${OWNER}:key/${KEY_ID} in eu-west-1 and ${OTHER_REGION_ARN} in us-east-1`],
 ];
+
+/** A monitor in `s` that cancels on use of one imported key of its own account and Region, reading `logGroup`. */
+function cancellingOn(s: Stack, id: string, logGroup: ILogGroup): KeyDeletionMonitor {
+  const keys = [kms.Key.fromKeyArn(s, `${id}Key`, `arn:aws:kms:eu-west-1:${OWNER}:key/${KEY_ID}`)];
+  return new KeyDeletionMonitor(s, id, { cloudTrailLogGroup: logGroup, keys, cancelDeletionOnUse: true });
+}
 
 /** A cancelling deletion monitor in `s` over `count` imported keys of its own account and Region. */
 function deletionMonitorCancelling(s: Stack, count: number): KeyDeletionMonitor {
@@ -713,6 +746,22 @@ const monitoringAccepted: Array<[string, () => void]> = [
     expect(synthErrors(s)).toEqual([]);
     const env = Template.fromStack(s).findResources('AWS::Lambda::Function');
     expect(Object.values(env)[0].Properties.Environment.Variables.KEY_ARNS.split(',')).toHaveLength(40);
+  }],
+  ['deletion monitor: two cancelling monitors on one log group, the most it allows', () => {
+    const s = stack();
+    const group = LogGroup.fromLogGroupName(s, 'Trail', 'org-trail');
+    cancellingOn(s, 'M1', group);
+    cancellingOn(s, 'M2', group);
+    expect(Object.keys(Template.fromStack(s).findResources('AWS::Logs::SubscriptionFilter'))).toHaveLength(2);
+  }],
+  ['deletion monitor: cancelling monitors on log groups of the same name in two stacks', () => {
+    const app = new App();
+    for (const region of ['eu-west-1', 'eu-central-1']) {
+      const s = new Stack(app, `S-${region}`, { env: { account: OWNER, region } });
+      for (const id of ['M1', 'M2']) {
+        new KeyDeletionMonitor(s, id, { cloudTrailLogGroup: LogGroup.fromLogGroupName(s, `Trail${id}`, 'org-trail'), keys: [kms.Key.fromKeyArn(s, `${id}Key`, `arn:aws:kms:${region}:${OWNER}:key/${KEY_ID}`)], cancelDeletionOnUse: true });
+      }
+    }
   }],
 ];
 

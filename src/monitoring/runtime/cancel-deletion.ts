@@ -98,14 +98,21 @@ interface TrailRecord {
   resources?: Array<{ type?: string; ARN?: string }>;
 }
 
-/** The key a record names: its resources, else the error message, else a key ARN as the request's key id. */
-function keyArnOf(record: TrailRecord): string | undefined {
-  const resource = record.resources?.find((r) => r.type === 'AWS::KMS::Key' && r.ARN)?.ARN;
-  if (resource) return resource;
-  const fromMessage = PENDING_MESSAGE.exec(record.errorMessage ?? '')?.[1];
-  if (fromMessage) return fromMessage;
+/**
+ * The keys a record names, and the one KMS says is pending deletion when that is known. A call can name several keys
+ * (ReEncrypt lists its source key, then its destination), and any of them may be the one pending deletion: KMS's
+ * error message names it; without that message, each named key is a candidate, checked against its state.
+ */
+function keyArnsOf(record: TrailRecord): { arns: string[]; pending?: string } {
+  const found = [
+    ...(Array.isArray(record.resources) ? record.resources : []).filter((r) => r?.type === 'AWS::KMS::Key' && r.ARN).map((r) => r.ARN!),
+  ];
+  const pending = PENDING_MESSAGE.exec(record.errorMessage ?? '')?.[1];
+  if (pending) found.push(pending);
   const keyId = record.requestParameters?.keyId;
-  return keyId && KEY_ARN.test(keyId) ? keyId : undefined;
+  if (found.length === 0 && keyId && KEY_ARN.test(keyId)) found.push(keyId);
+  const arns = [...new Map(found.map((a) => [a.toLowerCase(), a])).values()];
+  return { arns, pending: pending ?? (arns.length === 1 ? arns[0] : undefined) };
 }
 
 function callerOf(record: TrailRecord): string {
@@ -127,6 +134,8 @@ function reasonToIgnore(keyArn: string, config: CancelDeletionConfig): string | 
 interface KeyUses {
   readonly trigger: TriggeringCall;
   uses: number;
+  /** Whether a record showed this key itself pending deletion (not only named it beside another key). */
+  named: boolean;
 }
 
 /** Groups the delivery's pending-deletion failures by monitored key, keeping the first call as the trigger. */
@@ -141,29 +150,41 @@ export function selectKeys(messages: string[], config: CancelDeletionConfig): { 
       ignored.push({ reason: 'not a CloudTrail record (not JSON)' });
       continue;
     }
-    const keyArn = keyArnOf(record);
-    if (!keyArn) {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      ignored.push({ reason: 'not a CloudTrail record (not a JSON object)' });
+      continue;
+    }
+    const { arns, pending } = keyArnsOf(record);
+    if (arns.length === 0) {
       ignored.push({ reason: `${record.eventName ?? 'the call'} names no key ARN` });
       continue;
     }
     // The subscription filter already holds back other calls; this keeps a widened filter from cancelling on them.
     if (record.errorCode !== 'KMSInvalidStateException') {
-      ignored.push({ keyArn, reason: `${record.eventName} did not fail on a key pending deletion (error: ${record.errorCode ?? 'none'})` });
+      for (const keyArn of arns) {
+        ignored.push({ keyArn, reason: `${record.eventName} did not fail on a key pending deletion (error: ${record.errorCode ?? 'none'})` });
+      }
       continue;
     }
-    const reason = reasonToIgnore(keyArn, config);
-    if (reason) {
-      ignored.push({ keyArn, reason });
-      continue;
-    }
-    const seen = uses.get(keyArn);
-    if (seen) {
-      seen.uses += 1;
-    } else {
-      uses.set(keyArn, {
-        trigger: { eventName: record.eventName ?? 'unknown', caller: callerOf(record), eventTime: record.eventTime ?? 'unknown', eventId: record.eventID },
-        uses: 1,
-      });
+    for (const keyArn of arns) {
+      const reason = reasonToIgnore(keyArn, config);
+      if (reason) {
+        ignored.push({ keyArn, reason });
+        continue;
+      }
+      const named = pending !== undefined && pending.toLowerCase() === keyArn.toLowerCase();
+      const key = [...uses.keys()].find((k) => k.toLowerCase() === keyArn.toLowerCase()) ?? keyArn;
+      const seen = uses.get(key);
+      if (seen) {
+        seen.uses += 1;
+        seen.named ||= named;
+      } else {
+        uses.set(key, {
+          trigger: { eventName: record.eventName ?? 'unknown', caller: callerOf(record), eventTime: record.eventTime ?? 'unknown', eventId: record.eventID },
+          uses: 1,
+          named,
+        });
+      }
     }
   }
   return { uses, ignored };
@@ -172,6 +193,16 @@ export function selectKeys(messages: string[], config: CancelDeletionConfig): { 
 function describeError(e: unknown): string {
   const err = e as { name?: string; message?: string };
   return `${err.name ?? 'Error'}: ${err.message ?? String(e)}`;
+}
+
+/** Whether a key is pending deletion; undefined when DescribeKey fails. */
+async function isPending(kms: CancelDeletionClients['kms'], keyArn: string): Promise<boolean | undefined> {
+  try {
+    const state = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyState;
+    return state !== undefined && CANCELLABLE_STATES.has(state);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Cancels one key's deletion if it is still pending, and enables it when asked; never throws. */
@@ -237,6 +268,12 @@ export async function cancelDeletionOnUse(
   const { uses, ignored } = selectKeys(decodeDelivery(event), config);
   const outcomes: KeyOutcome[] = [];
   for (const [keyArn, use] of uses) {
+    // A key only named beside the one pending deletion is acted on if it is pending too; an unknown state goes on,
+    // so that the failure is reported.
+    if (!use.named && (await isPending(clients.kms, keyArn)) === false) {
+      ignored.push({ keyArn, reason: `${use.trigger.eventName} named it beside the key pending deletion, and it is not pending deletion` });
+      continue;
+    }
     const done = await cancelOne(clients.kms, keyArn, config.reEnable);
     outcomes.push({ keyArn, ...done, trigger: use.trigger, uses: use.uses });
   }

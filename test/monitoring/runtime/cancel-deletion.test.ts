@@ -11,6 +11,7 @@ import {
   DescribeKeyCommand,
   EncryptCommand,
   KMSClient,
+  ReEncryptCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
@@ -264,6 +265,61 @@ suite(`cancel deletion on use against ${stateKms.kms?.name ?? 'a key-state KMS'}
     } finally {
       await sns.close();
     }
+  });
+
+  /** A real ReEncrypt from an Enabled source key to a destination pending deletion, as CloudTrail records it. */
+  async function reEncryptFailure(): Promise<{ source: string; destination: string; record: Record<string, unknown> }> {
+    const source = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    const destination = (await keyPendingDeletion()).arn;
+    const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: source, Plaintext: Buffer.from('x') }));
+    let err: Error | undefined;
+    try {
+      await kms.send(new ReEncryptCommand({ CiphertextBlob, SourceKeyId: source, DestinationKeyId: destination }));
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.name).toBe('KMSInvalidStateException');
+    expect(err?.message).toBe(`${destination} is pending deletion.`);
+    const record = JSON.parse(trailRecord(destination, err!, 'ReEncrypt'));
+    // CloudTrail lists the source key first, then the destination.
+    const accountId = source.split(':')[4];
+    record.requestParameters = { sourceKeyId: source, destinationKeyId: destination };
+    record.resources = [{ accountId, type: 'AWS::KMS::Key', ARN: source }, { accountId, type: 'AWS::KMS::Key', ARN: destination }];
+    expect(new JsonFilterPattern(PENDING_DELETION_PATTERN).matches(JSON.stringify(record))).toBe(true);
+    return { source, destination, record };
+  }
+
+  test.each([
+    ['with the error message naming the destination', (r: Record<string, unknown>) => r],
+    ['without an error message', (r: Record<string, unknown>) => ({ ...r, errorMessage: undefined })],
+  ])('GIVEN a ReEncrypt that failed on its destination pending deletion, %s THEN the destination is cancelled and the Enabled source left alone', async (_, shape) => {
+    const { source, destination, record } = await reEncryptFailure();
+    const topic = topicRecorder();
+    const summary = await cancelDeletionOnUse(delivery([JSON.stringify(shape(record))]), config([source, destination]), { kms, sns: topic.client });
+
+    expect(await stateOf(destination)).toBe('Disabled');
+    expect(await stateOf(source)).toBe('Enabled');
+    expect(summary.outcomes.map((o) => [o.keyArn, o.result])).toEqual([[destination, 'cancelled']]);
+    expect(topic.published.map((p) => p.Subject)).toEqual(['KMS key deletion cancelled (key left Disabled)']);
+    expect(topic.published[0].Message).toContain(`KMS key ${destination} was scheduled for deletion`);
+    expect(summary.ignored.map((i) => i.keyArn)).toEqual([source]);
+  });
+
+  test('GIVEN a ReEncrypt that failed on its monitored destination, from a source key not monitored THEN the destination is cancelled', async () => {
+    const { source, destination, record } = await reEncryptFailure();
+    const topic = topicRecorder();
+    const summary = await cancelDeletionOnUse(delivery([JSON.stringify(record)]), config([destination]), { kms, sns: topic.client });
+
+    expect(await stateOf(destination)).toBe('Disabled');
+    expect(summary.outcomes.map((o) => [o.keyArn, o.result])).toEqual([[destination, 'cancelled']]);
+    expect(summary.ignored).toEqual([{ keyArn: source, reason: 'not one of the monitored keys' }]);
+  });
+
+  test('GIVEN deliveries that are not CloudTrail records (null, an array, a number) THEN each is ignored and nothing is called', async () => {
+    const topic = topicRecorder();
+    const summary = await cancelDeletionOnUse(delivery(['null', '[]', '123']), config([`arn:aws:kms:${REGION}:000000000000:key/x`]), { kms, sns: topic.client });
+
+    expect(summary).toEqual({ outcomes: [], ignored: Array(3).fill({ reason: 'not a CloudTrail record (not a JSON object)' }), notices: 0 });
   });
 
   test('GIVEN the control message CloudWatch Logs sends when the filter is created THEN nothing is done', async () => {
