@@ -100,7 +100,7 @@ export function renderMemberTemplate(scope: Construct, codeBucketPrefix: string,
     // Anyone may own a bucket of that name (one never created, deleted, or in a Region added later): the function is
     // created only once the bucket is known to belong to the expected account, so planted code never runs.
     const check = new CodeBucketOwnerCheck(stack, 'CodeBucketOwner', { bucketName, key: codeKey, owner: codeBucketOwner });
-    (auditor.auditFunction.node.defaultChild as lambda.CfnFunction).addDependency(check.resource);
+    (auditor.auditFunction.node.defaultChild as lambda.CfnFunction).node.addDependency(check.resource);
     const assembly = app.synth();
     const body = JSON.stringify(assembly.getStackArtifact(stack.artifactId).template);
     validateTemplateBodySize(body);

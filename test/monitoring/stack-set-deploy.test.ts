@@ -21,7 +21,7 @@ const PREFIX = 'acme-cmek-code';
 /** The deploying (management) account, which owns the real code buckets. */
 const MANAGEMENT = { accessKeyId: '999999999999', secretAccessKey: 'testing' };
 
-interface CheckAnswer { readonly Status: string; readonly Reason: string }
+interface CheckAnswer { readonly Status: string; readonly Reason: string; readonly PhysicalResourceId: string }
 
 /**
  * Runs the owner check's inline handler, as the member template holds it, against LocalStack's S3 (which honours
@@ -96,7 +96,7 @@ describe('KeyUsageAuditorStackSet member template on LocalStack', () => {
   afterAll(async () => {
     await localstack?.stop();
     if (zip) fs.rmSync(path.dirname(zip), { recursive: true, force: true });
-  });
+  }, 60_000);
 
   test('GIVEN the bundle in the Region\'s code bucket WHEN the member template is created as a stack THEN it completes and the function is created from it; a Region without the bundle fails on the function', async () => {
     const s3 = client(S3Client, 'us-east-1');
@@ -120,7 +120,7 @@ describe('KeyUsageAuditorStackSet member template on LocalStack', () => {
     expect(failed.reasons.join('\n')).toContain(fnId);
   }, 600_000);
 
-  test('GIVEN the member template\'s owner check WHEN the bucket is the expected account\'s THEN it succeeds; owned by anyone else, or without the bundle, it fails with one line', async () => {
+  test('GIVEN the member template\'s owner check on LocalStack S3 WHEN the bundle is in the bucket THEN it succeeds; without the bundle it fails with one line', async () => {
     const resources = JSON.parse(templateBody).Resources;
     const check = Object.values<any>(resources).find((r) => r.Type === 'Custom::CodeBucketOwner');
     const checkFn = resources[check.Properties.ServiceToken['Fn::GetAtt'][0]];
@@ -133,17 +133,44 @@ describe('KeyUsageAuditorStackSet member template on LocalStack', () => {
     const management = new S3Client({ endpoint: localstack.endpoint, region: 'us-east-1', credentials: MANAGEMENT, forcePathStyle: true });
     await management.send(new CreateBucketCommand({ Bucket: bucket }));
     await management.send(new PutObjectCommand({ Bucket: bucket, Key: codeKey, Body: 'bundle' }));
-    expect(await runOwnerCheck(localstack.endpoint, code, { Bucket: bucket, Key: codeKey, Owner: owner })).toEqual({ Status: 'SUCCESS', Reason: '' });
-
-    // us-east-1's bucket holds the same key, but the member account made it: planted code is refused.
-    const planted = await runOwnerCheck(localstack.endpoint, code, { Bucket: `${PREFIX}-us-east-1`, Key: codeKey, Owner: owner });
-    expect(planted.Status).toBe('FAILED');
-    const escaped = codeKey.replace(/[./]/g, '\\$&');
-    expect(planted.Reason).toMatch(new RegExp(`^code bucket ${PREFIX}-us-east-1 must be owned by account 999999999999 and let this account read ${escaped}, got: \\w+ \\(HTTP 403\\)$`));
+    expect(await runOwnerCheck(localstack.endpoint, code, { Bucket: bucket, Key: codeKey, Owner: owner })).toEqual({
+      Status: 'SUCCESS', Reason: '', PhysicalResourceId: `${bucket}/${codeKey}`, StackId: 'stack', RequestId: 'request', LogicalResourceId: 'CodeBucketOwner',
+    });
 
     // The right owner, but no bundle at the key.
     const missing = await runOwnerCheck(localstack.endpoint, code, { Bucket: bucket, Key: 'cdk-cmek/key-usage-auditor/0.zip', Owner: owner });
     expect(missing.Status).toBe('FAILED');
     expect(missing.Reason).toMatch(/^code bucket acme-cmek-code-ap-south-1 must be owned by account 999999999999 and let this account read cdk-cmek\/key-usage-auditor\/0\.zip, got: \w+ \(HTTP 404\)$/);
   }, 120_000);
+
+  test('GIVEN the owner check WHEN S3 answers as it does for ExpectedBucketOwner THEN it sends the expected owner and fails when another account owns the bucket', async () => {
+    // Neither LocalStack nor moto checks ExpectedBucketOwner on HeadObject, so this endpoint answers as S3 documents:
+    // 403 when the header names another account than the bucket's owner.
+    const sent: Array<string | undefined> = [];
+    const s3 = http.createServer((req, res) => {
+      const expected = req.headers['x-amz-expected-bucket-owner'] as string | undefined;
+      sent.push(`${req.method} ${req.url} ${expected}`);
+      res.statusCode = expected === MEMBER.accessKeyId ? 200 : 403;
+      res.end();
+    });
+    await new Promise<void>((resolve) => s3.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(s3.address() as AddressInfo).port}`;
+      const resources = JSON.parse(templateBody).Resources;
+      const check = Object.values<any>(resources).find((r) => r.Type === 'Custom::CodeBucketOwner');
+      const code: string = resources[check.Properties.ServiceToken['Fn::GetAtt'][0]].Properties.Code.ZipFile;
+      const bucket = `${PREFIX}-us-east-1`;
+
+      // The bucket is another account's (the member's, say): the deploying account's check refuses it.
+      const planted = await runOwnerCheck(endpoint, code, { Bucket: bucket, Key: codeKey, Owner: check.Properties.Owner });
+      expect(planted.Status).toBe('FAILED');
+      const escaped = codeKey.replace(/[./]/g, '\\$&');
+      expect(planted.Reason).toMatch(new RegExp(`^code bucket ${bucket} must be owned by account 999999999999 and let this account read ${escaped}, got: \\w+ \\(HTTP 403\\)$`));
+      // The bucket's own account as the owner: it passes.
+      expect((await runOwnerCheck(endpoint, code, { Bucket: bucket, Key: codeKey, Owner: MEMBER.accessKeyId })).Status).toBe('SUCCESS');
+      expect(sent).toEqual([`HEAD /${bucket}/${codeKey} 999999999999`, `HEAD /${bucket}/${codeKey} ${MEMBER.accessKeyId}`]);
+    } finally {
+      s3.close();
+    }
+  }, 60_000);
 });
