@@ -58,7 +58,9 @@ export interface MemberTemplate {
  * the same as in the rest of the app, and the caller's validation plugins (cdk-nag, say), so the member template is
  * held to the same checks; path metadata and version reporting are left out to keep the body small.
  */
-export function renderMemberTemplate(scope: Construct, codeBucketPrefix: string, codeBucketOwner: string, options: KeyUsageAuditorOptions): MemberTemplate {
+export function renderMemberTemplate(
+  scope: Construct, codeBucketPrefix: string, codeBucketOwner: string, options: KeyUsageAuditorOptions,
+): MemberTemplate {
   for (const name of FIXED_OPTIONS) {
     const value = options[name];
     if (value !== undefined && Token.isUnresolved(value)) {

@@ -861,7 +861,8 @@ const stackSetAtCall: Array<[string, () => unknown, string]> = [
   }, '`stackSetName` must be unique in the stack, got: "cmek-auditors", already the name of S/Auditors'],
   ...['xn--acme', 'sthree-acme', 'amzn-s3-demo-acme', 'acme-s3alias', 'acme--ol-s3'].map((prefix): [string, () => unknown, string] => [
     `stack set: the S3-reserved code bucket prefix ${prefix}`, () => stackSet({ codeBucketPrefix: prefix }),
-    `\`codeBucketPrefix\` must be free of the starts (xn--, sthree-, amzn-s3-demo-) and ends (-s3alias, --ol-s3) S3 reserves, got: "${prefix}"`]),
+    `\`codeBucketPrefix\` must be free of the starts (xn--, sthree-, amzn-s3-demo-) and ends (-s3alias, --ol-s3) S3 reserves, got: "${prefix}"`,
+  ]),
   ['stack set: a code bucket owner that is no account id', () => stackSet({ codeBucketOwner: '12345' }),
     '`codeBucketOwner` must be a 12-digit AWS account id, got: "12345"'],
   ['stack set: no code bucket owner in an env-agnostic stack', () => stackSet({}, new Stack(new App(), 'S')),

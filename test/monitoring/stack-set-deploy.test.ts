@@ -42,12 +42,19 @@ async function runOwnerCheck(endpoint: string, code: string, properties: Record<
     }
     const sdk = { ...clientS3, S3Client: LocalS3 };
     const module = { exports: {} as { handler?: (event: object) => Promise<void> } };
-    new Function('require', 'exports', 'module', code)((name: string) => (name === '@aws-sdk/client-s3' ? sdk : require(name)), module.exports, module);
+    // The handler needs no module but the SDK.
+    const load = (name: string): unknown => {
+      if (name !== '@aws-sdk/client-s3') throw new Error(`the owner check needs only the S3 client, got: ${name}`);
+      return sdk;
+    };
+    new Function('require', 'exports', 'module', code)(load, module.exports, module);
     await module.exports.handler!({
       RequestType: 'Create',
       ResourceProperties: properties,
       ResponseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/answer`,
-      StackId: 'stack', RequestId: 'request', LogicalResourceId: 'CodeBucketOwner',
+      StackId: 'stack',
+      RequestId: 'request',
+      LogicalResourceId: 'CodeBucketOwner',
     });
   } finally {
     server.close();
