@@ -7,7 +7,7 @@ import { MEMBER_STACK_NAME, renderMemberTemplate } from './stack-set-member';
 
 export { KeyUsageAuditorOptions };
 import { withPath } from '../private/errors';
-import { got, validateInteger, validatePattern } from '../private/validate';
+import { got, validateAccountId, validateInteger, validatePattern } from '../private/validate';
 
 /** Who the StackSet is created as: the management account itself, or a delegated administrator of StackSets. */
 export enum StackSetCallAs {
@@ -25,7 +25,7 @@ export interface KeyUsageAuditorStackSetProps {
    */
   readonly organizationalUnitIds: string[];
 
-  /** The Regions the auditor runs in, in each target account. */
+  /** The Regions the auditor runs in, in each target account (names are checked by shape only, not against a list). */
   readonly regions: string[];
 
   /**
@@ -33,6 +33,14 @@ export interface KeyUsageAuditorStackSetProps {
    * in `regions`, readable by the organization, holding the bundle at `codeKey`.
    */
   readonly codeBucketPrefix: string;
+
+  /**
+   * The 12-digit account that must own every code bucket: each member stack checks it (S3 `ExpectedBucketOwner`)
+   * before its function is created, and fails if another account owns `<codeBucketPrefix>-<region>`.
+   *
+   * @default - the account of the stack this StackSet is in (the management or delegated administrator account)
+   */
+  readonly codeBucketOwner?: string;
 
   /**
    * The auditor every account gets: plain options only (each account's alarms notify a topic of its own).
@@ -80,7 +88,7 @@ export interface KeyUsageAuditorStackSetProps {
   readonly failureTolerancePercentage?: number;
 
   /**
-   * The StackSet's name: a letter, then letters, digits and hyphens, at most 128 characters.
+   * The StackSet's name: a letter, then letters, digits and hyphens, at most 128 characters, unique in the stack.
    *
    * @default - `<stack name>-<construct id>`, shortened to 128 characters
    */
@@ -92,6 +100,10 @@ const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const STACK_SET_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
 /** Letters, digits and hyphens: dots would break TLS for virtual-hosted bucket addresses. */
 const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]*$/;
+/** Bucket name starts and ends S3 reserves for its own access points and aliases. */
+const NOT_RESERVED = /^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3)$)/;
+/** The StackSet names taken in each stack, with the path of the construct that took each. */
+const NAMES_IN_STACK = new WeakMap<Stack, Map<string, string>>();
 /** S3's longest bucket name. */
 const MAX_BUCKET_NAME = 63;
 
@@ -101,7 +113,8 @@ const MAX_BUCKET_NAME = 63;
  * administrator of StackSets (`callAs: DELEGATED_ADMIN`).
  *
  * Member accounts cannot read the CDK asset bucket, so the audit code comes from a bucket per Region named
- * `<codeBucketPrefix>-<region>`, which must hold the bundle at `codeKey` before the StackSet deploys.
+ * `<codeBucketPrefix>-<region>`, which must hold the bundle at `codeKey` before the StackSet deploys. Each member
+ * stack checks that the bucket belongs to `codeBucketOwner` before its function is created.
  */
 export class KeyUsageAuditorStackSet extends Construct {
   /** The StackSet. */
@@ -124,11 +137,12 @@ export class KeyUsageAuditorStackSet extends Construct {
       validateInteger('failureTolerancePercentage', tolerance, 0, 100);
       const stackSetName = props.stackSetName ?? `${Stack.of(this).stackName}-${id}`.replace(/[^-a-zA-Z0-9]/g, '-').slice(0, 128);
       validatePattern('stackSetName', stackSetName, STACK_SET_NAME, 'a letter, then letters, digits and hyphens, at most 128 characters');
+      this.claimName(stackSetName);
       if (props.retainStacksOnAccountRemoval !== undefined && props.autoDeployment === false) {
         throw new Error(`\`retainStacksOnAccountRemoval\` needs \`autoDeployment\`, got: retainStacksOnAccountRemoval ${props.retainStacksOnAccountRemoval} with autoDeployment false`);
       }
 
-      const member = renderMemberTemplate(this, props.codeBucketPrefix, props.auditor ?? {});
+      const member = renderMemberTemplate(this, props.codeBucketPrefix, this.codeBucketOwner(props.codeBucketOwner), props.auditor ?? {});
       this.templateBody = member.body;
       this.codeKey = member.codeKey;
       this.codeBucketNames = Token.isUnresolved(props.regions) ? [] : props.regions.map((r) => `${props.codeBucketPrefix}-${r}`);
@@ -163,6 +177,34 @@ export class KeyUsageAuditorStackSet extends Construct {
     }
   }
 
+  /** Two StackSets of one name in one stack would both deploy to the one StackSet CloudFormation keeps by that name. */
+  private claimName(name: string): void {
+    if (Token.isUnresolved(name)) return;
+    const stack = Stack.of(this);
+    const names = NAMES_IN_STACK.get(stack) ?? new Map<string, string>();
+    NAMES_IN_STACK.set(stack, names);
+    const holder = names.get(name);
+    if (holder !== undefined) {
+      throw new Error(`\`stackSetName\` must be unique in the stack, got: ${got(name)}, already the name of ${holder}`);
+    }
+    names.set(name, this.node.path);
+  }
+
+  private codeBucketOwner(owner: string | undefined): string {
+    if (owner === undefined) {
+      const account = Stack.of(this).account;
+      if (Token.isUnresolved(account)) {
+        throw new Error('`codeBucketOwner` must be given when the stack has no account (the member template needs a literal), got: none');
+      }
+      return account;
+    }
+    if (Token.isUnresolved(owner)) {
+      throw new Error('`codeBucketOwner` must be a fixed value (the member template is rendered apart from this stack), got: a token');
+    }
+    validateAccountId('codeBucketOwner', owner);
+    return owner;
+  }
+
   private validateTargets(props: KeyUsageAuditorStackSetProps): void {
     // A list token (a CommaDelimitedList parameter, say) is left to deploy time as a whole.
     if (!Token.isUnresolved(props.organizationalUnitIds)) {
@@ -182,6 +224,7 @@ export class KeyUsageAuditorStackSet extends Construct {
       throw new Error('`codeBucketPrefix` must be a fixed value (every Region\'s bucket name is written from it), got: a token');
     }
     validatePattern('codeBucketPrefix', prefix, BUCKET_PREFIX, 'lowercase letters, digits and hyphens, starting with a letter or digit');
+    validatePattern('codeBucketPrefix', prefix, NOT_RESERVED, 'free of the starts (xn--, sthree-, amzn-s3-demo-) and ends (-s3alias, --ol-s3) S3 reserves');
     if (Token.isUnresolved(regions)) return;
     for (const region of regions) {
       const name = `${prefix}-${region}`;

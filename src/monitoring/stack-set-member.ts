@@ -6,6 +6,7 @@ import { Annotations, App, Aws, BootstraplessSynthesizer, FileSystem, IPolicyVal
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { CodeBucketOwnerCheck } from './code-bucket-owner-check';
 import { AUDITOR_BUNDLE_DIR, AUDITOR_CODE, KeyUsageAuditor, KeyUsageAuditorOptions } from './key-usage-auditor';
 
 /** The most TemplateBody a StackSet takes (CloudFormation's quota), in bytes. */
@@ -57,7 +58,9 @@ export interface MemberTemplate {
  * the same as in the rest of the app, and the caller's validation plugins (cdk-nag, say), so the member template is
  * held to the same checks; path metadata and version reporting are left out to keep the body small.
  */
-export function renderMemberTemplate(scope: Construct, codeBucketPrefix: string, options: KeyUsageAuditorOptions): MemberTemplate {
+export function renderMemberTemplate(
+  scope: Construct, codeBucketPrefix: string, codeBucketOwner: string, options: KeyUsageAuditorOptions,
+): MemberTemplate {
   for (const name of FIXED_OPTIONS) {
     const value = options[name];
     if (value !== undefined && Token.isUnresolved(value)) {
@@ -83,17 +86,23 @@ export function renderMemberTemplate(scope: Construct, codeBucketPrefix: string,
       synthesizer: new BootstraplessSynthesizer(),
       analyticsReporting: false,
     });
-    const bucket = s3.Bucket.fromBucketName(stack, 'AuditorCode', `${codeBucketPrefix}-${Aws.REGION}`);
+    const bucketName = `${codeBucketPrefix}-${Aws.REGION}`;
+    const bucket = s3.Bucket.fromBucketName(stack, 'AuditorCode', bucketName);
     // The key carries the bundle's hash: a new bundle is a new key, which CloudFormation sees as a code change.
     Annotations.of(bucket).acknowledgeWarning('@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified', 'the code key is content-hashed');
     AUDITOR_CODE.set(stack, lambda.Code.fromBucket(bucket, codeKey));
+    let auditor: KeyUsageAuditor;
     try {
-      new KeyUsageAuditor(stack, 'Auditor', options);
+      auditor = new KeyUsageAuditor(stack, 'Auditor', options);
     } catch (e) {
       // The member's own path means nothing to the caller; the caller's path is put in front of the reason.
       const message = String((e as Error).message).replace(/^[\w.-]+(\/[\w.-]+)+: /, '');
       throw new Error(message.replace(/^`(\w+)`/, '`auditor.$1`'));
     }
+    // Anyone may own a bucket of that name (one never created, deleted, or in a Region added later): the function is
+    // created only once the bucket is known to belong to the expected account, so planted code never runs.
+    const check = new CodeBucketOwnerCheck(stack, 'CodeBucketOwner', { bucketName, key: codeKey, owner: codeBucketOwner });
+    (auditor.auditFunction.node.defaultChild as lambda.CfnFunction).node.addDependency(check.resource);
     const assembly = app.synth();
     const body = JSON.stringify(assembly.getStackArtifact(stack.artifactId).template);
     validateTemplateBodySize(body);

@@ -903,6 +903,19 @@ const stackSetAtCall: Array<[string, () => unknown, string]> = [
     const s = stack();
     return stackSet({ auditor: { aliasPrefix: new CfnParameter(s, 'Alias').valueAsString } }, s);
   }, '`auditor.aliasPrefix` must be a fixed value (the member template is rendered apart from this stack), got: a token'],
+  ['stack set: a second StackSet of the same name in the stack', () => {
+    const s = stack();
+    stackSet({ stackSetName: 'cmek-auditors' }, s);
+    return new KeyUsageAuditorStackSet(s, 'Again', { ...STACK_SET_TARGETS, stackSetName: 'cmek-auditors' });
+  }, '`stackSetName` must be unique in the stack, got: "cmek-auditors", already the name of S/Auditors'],
+  ...['xn--acme', 'sthree-acme', 'amzn-s3-demo-acme', 'acme-s3alias', 'acme--ol-s3'].map((prefix): [string, () => unknown, string] => [
+    `stack set: the S3-reserved code bucket prefix ${prefix}`, () => stackSet({ codeBucketPrefix: prefix }),
+    `\`codeBucketPrefix\` must be free of the starts (xn--, sthree-, amzn-s3-demo-) and ends (-s3alias, --ol-s3) S3 reserves, got: "${prefix}"`,
+  ]),
+  ['stack set: a code bucket owner that is no account id', () => stackSet({ codeBucketOwner: '12345' }),
+    '`codeBucketOwner` must be a 12-digit AWS account id, got: "12345"'],
+  ['stack set: no code bucket owner in an env-agnostic stack', () => stackSet({}, new Stack(new App(), 'S')),
+    '`codeBucketOwner` must be given when the stack has no account (the member template needs a literal), got: none'],
 ];
 const stackSetAccepted: Array<[string, () => void]> = [
   ['stack set: units and Regions from parameters are left to deploy time', () => {
@@ -920,6 +933,12 @@ const stackSetAccepted: Array<[string, () => void]> = [
       failureTolerancePercentage: 100,
       stackSetName: 'a'.repeat(128),
     }, s);
+    expect(synthErrors(s)).toEqual([]);
+  }],
+  ['stack set: two StackSets of different names, and reserved words inside a prefix, in one stack', () => {
+    const s = stack();
+    stackSet({ codeBucketPrefix: 'acme-xn--sthree-s3alias-code' }, s);
+    new KeyUsageAuditorStackSet(s, 'Again', { ...STACK_SET_TARGETS, codeBucketOwner: '111122223333' });
     expect(synthErrors(s)).toEqual([]);
   }],
 ];

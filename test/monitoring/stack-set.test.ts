@@ -75,12 +75,46 @@ describe('KeyUsageAuditorStackSet', () => {
     });
   });
 
+  test('GIVEN the member template WHEN read THEN its function is created only after a check that the Region\'s code bucket belongs to the deploying account, which may read only the bundle', () => {
+    const { member, stackSet } = build();
+    const ids = Object.keys(member.Resources);
+    const checkId = ids.find((id) => member.Resources[id].Type === 'Custom::CodeBucketOwner')!;
+    const auditorFnId = ids.find((id) => id.startsWith('AuditorFunction') && member.Resources[id].Type === 'AWS::Lambda::Function')!;
+    expect(member.Resources[auditorFnId].DependsOn).toContain(checkId);
+    const bucket = { 'Fn::Join': ['', ['acme-cmek-code-', { Ref: 'AWS::Region' }]] };
+    expect(member.Resources[checkId].Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^CodeBucketOwnerFunction/), 'Arn'] },
+      Bucket: bucket,
+      Key: stackSet.codeKey,
+      Owner: MANAGEMENT.account,
+    });
+    const [checkFn] = ofType(member, 'AWS::Lambda::Function').filter((f) => f.Properties.Code.ZipFile !== undefined);
+    expect(checkFn.Properties.Runtime).toMatch(/^nodejs/);
+    expect(Buffer.byteLength(checkFn.Properties.Code.ZipFile)).toBeLessThan(4096);
+    const checkPolicy = ofType(member, 'AWS::IAM::Policy').find((p) => JSON.stringify(p.Properties.Roles).includes('CodeBucketOwnerRole'))!;
+    const s3Statements = checkPolicy.Properties.PolicyDocument.Statement.filter((st: any) => JSON.stringify(st.Action).includes('s3:'));
+    expect(s3Statements).toEqual([{
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::acme-cmek-code-', { Ref: 'AWS::Region' }, `/${stackSet.codeKey}`]] },
+    }]);
+  });
+
+  test('GIVEN another code bucket owner WHEN synthesized THEN the check expects it; an env-agnostic stack without one is refused with one line', () => {
+    const { member } = build({ codeBucketOwner: '111122223333' });
+    expect(ofType(member, 'Custom::CodeBucketOwner')[0].Properties.Owner).toBe('111122223333');
+    expect(() => new KeyUsageAuditorStackSet(new Stack(new App(), 'Org'), 'Auditors', TARGETS))
+      .toThrow(/^Org\/Auditors: `codeBucketOwner` must be given when the stack has no account \(the member template needs a literal\), got: none$/);
+  });
+
   test('GIVEN the member template WHEN read THEN it is env-agnostic: no bootstrap, no asset, no account or Region of the deploying stack', () => {
     const { member } = build();
     expect(member.Parameters?.BootstrapVersion).toBeUndefined();
     expect(member.Rules).toBeUndefined();
+    // The deploying account appears once: as the owner every code bucket must have.
     const text = JSON.stringify(member);
-    expect(text).not.toContain(MANAGEMENT.account);
+    expect(text.split(MANAGEMENT.account)).toHaveLength(2);
+    expect(ofType(member, 'Custom::CodeBucketOwner')[0].Properties.Owner).toBe(MANAGEMENT.account);
     expect(text).not.toContain(MANAGEMENT.region);
     expect(text).not.toMatch(/cdk-hnb659fds|aws:asset:|aws:cdk:path/);
     // The key ARNs the auditor reads are those of the account and Region it is deployed in.
@@ -102,13 +136,21 @@ describe('KeyUsageAuditorStackSet', () => {
     AUDITOR_CODE.set(plain, lambda.Code.fromBucket(s3.Bucket.fromBucketName(plain, 'Code', 'elsewhere'), 'code.zip'));
     new KeyUsageAuditor(plain, 'Auditor', { thresholdDays: 30 });
     const expected = Template.fromStack(plain).toJSON();
+    // The owner check is the member's own addition, and the function waits for it.
+    const check = Object.keys(member.Resources).filter((id) => id.startsWith('CodeBucketOwner'));
     const withoutCode = (t: any) => {
       const copy = JSON.parse(JSON.stringify(t.Resources));
-      for (const r of Object.values<any>(copy)) if (r.Type === 'AWS::Lambda::Function') delete r.Properties.Code;
+      for (const id of check) delete copy[id];
+      for (const r of Object.values<any>(copy)) {
+        if (r.Type !== 'AWS::Lambda::Function') continue;
+        delete r.Properties.Code;
+        r.DependsOn = r.DependsOn.filter((d: string) => !check.includes(d));
+      }
       return copy;
     };
     expect(withoutCode(member)).toEqual(withoutCode(expected));
-    expect(ofType(member, 'AWS::IAM::Policy')).toHaveLength(1);
+    expect(check.map((id) => member.Resources[id].Type).sort())
+      .toEqual(['AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup', 'Custom::CodeBucketOwner']);
   });
 
   test('GIVEN a validation plugin on the caller\'s app WHEN the StackSet is built THEN the plugin checks the member template too', () => {
@@ -127,7 +169,7 @@ describe('KeyUsageAuditorStackSet', () => {
     const app = new App();
     Validations.of(app).addPlugins(new RecordFunctions());
     build({}, app);
-    expect(seen).toEqual(['KeyUsageAuditor/Auditor/Function/Resource']);
+    expect(seen).toEqual(['KeyUsageAuditor/Auditor/Function/Resource', 'KeyUsageAuditor/CodeBucketOwner/Function/Resource']);
   });
 
   test('GIVEN a bad auditor option WHEN built THEN the error names the StackSet construct and the option under `auditor`, not the member\'s own path', () => {
