@@ -131,9 +131,8 @@ describe('retire key facts', () => {
         : { Functions: [{ FunctionName: 'app', Version: '$LATEST' }] };
     });
     const failing = fake<never>(() => { throw awsError('AccessDeniedException', 'no'); });
-    const clients = {
-      ec2: failing, rds: failing, s3: failing, secrets: failing, dynamodb: failing, sqs: failing, sns: failing, lambda, cloudtrail: failing, logs: failing,
-    } as DependentClients;
+    const services = ['ec2', 'rds', 's3', 'secrets', 'dynamodb', 'sqs', 'sns', 'cloudtrail', 'logs'];
+    const clients = { ...Object.fromEntries(services.map((n) => [n, failing])), lambda } as DependentClients;
     const lookups = await findDependents(clients, KEY);
     expect(inputs).toEqual([expect.objectContaining({ FunctionVersion: 'ALL' })]);
     expect(lookups.find((l) => l.service === 'lambda')?.dependents).toEqual([{ service: 'lambda', type: 'Lambda function', id: 'app:3', recordedKey: KEY.keyArn }]);
