@@ -188,7 +188,7 @@ export async function readSoak(kms: KMSClient, trail: CloudTrailClient, key: Ret
   }
   const [disabledAt, source]: [string | undefined, Soak['source']] = trailAt && (!tagAt || trailAt > tagAt)
     ? [trailAt, 'cloudtrail'] : tagAt ? [tagAt, 'tag'] : [undefined, 'none'];
-  const cloudTrailUnreadable = () => (unreadable.length > 0 ? unreadable.join('; ') : undefined);
+  const cloudTrailUnreadable = () => (unreadable.length > 0 ? [...new Set(unreadable)].join('; ') : undefined);
   if (!disabledAt) {
     if (unreadable.length > 0) notes.push(`CloudTrail not readable: ${cloudTrailUnreadable()}`);
     return { source, note: notes.join('; '), cloudTrailUnreadable: cloudTrailUnreadable() };
