@@ -40,21 +40,22 @@ export interface RetireClients {
 const RETIRE_EXIT_HELP = `
 Without --disable or --schedule nothing changes: the report says whether the next step would run.
   --disable   runs only when nothing depends on the key (dependents, grants, replicas, and every lookup
-              readable), no use in the last --soak-days, and no other account in the key policy
+              readable), no use in the last ${DEFAULT_SOAK_DAYS} days, and no other account in the key policy
   --schedule  runs only on a Disabled key after --soak-days (default ${DEFAULT_SOAK_DAYS}) with no use since the
               disable (GetKeyLastUsage) and no use attempt (CloudTrail); always with the
               longest pending window, ${PENDING_WINDOW_DAYS} days
---force takes the names the report shows: resource ids (vol-..., table names, ARNs, grant ids), services
-whose lookup could not be read (${[...DEPENDENT_SERVICES, 'grants'].join(', ')}), last-use, key-policy,
-cloudtrail (use attempts not checkable), account ids and statement Sids of the key policy. A name that
+--force takes the names the report shows: resource ids (vol-..., table names, ARNs, grant ids),
+services whose lookup could not be read (${[...DEPENDENT_SERVICES, 'grants'].join(', ')}),
+last-use, key-policy, cloudtrail (use attempts not checkable), account ids and statement Sids of the key policy. A name that
 means two findings is refused: qualify it as <service>:<id>, service:<name>, check:<name>,
 account:<id> or statement:<sid>.
 The disable time is the later of the cdk-cmek:disabled-at tag (ISO-8601 UTC) and CloudTrail's latest DisableKey.
 
 Exit codes:
   0  done, or nothing to do (a dry run whose next step would run)
-  1  refused because of findings: dependents, unreadable lookups, use after the disable, soak not over,
-     or the deletion guard in the key policy
+  1  refused because of findings: dependents, unreadable lookups, use after the disable, use attempts
+     CloudTrail cannot rule out, soak not over, recent use or other accounts in the key policy
+     (--disable), or the deletion guard in the key policy
   2  usage or access error (bad arguments, a key in the wrong state, no credentials, access denied, I/O)
 `;
 
