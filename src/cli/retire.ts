@@ -10,7 +10,7 @@ import { EXIT, UsageError, oneLine } from './exit';
 import { REGION_PATTERN } from '../monitoring/runtime/multi-account';
 import { DEFAULT_SOAK_DAYS, PENDING_WINDOW_DAYS, RetireUsageError, parseAction, parseForce, parseKeyArgument, parseSoakDays, type RetireAction } from '../monitoring/runtime/retire/args';
 import { DEPENDENT_SERVICES, dependentClients, findDependents, type DependentClients } from '../monitoring/runtime/retire/dependents';
-import { describeRetireKey, disableKey, listRetireGrants, readLastUse, readSoak, scheduleDeletion, type StepResult } from '../monitoring/runtime/retire/key-facts';
+import { describeRetireKey, disableKey, listRetireGrants, readKeyPolicy, readLastUse, readSoak, scheduleDeletion, type StepResult } from '../monitoring/runtime/retire/key-facts';
 import { daysSince, plan, wrongState, type RetireFacts, type Verdict } from '../monitoring/runtime/retire/plan';
 
 export interface RetireCliOptions {
@@ -40,18 +40,22 @@ export interface RetireClients {
 const RETIRE_EXIT_HELP = `
 Without --disable or --schedule nothing changes: the report says whether the next step would run.
   --disable   runs only when nothing depends on the key (dependents, grants, replicas, and every lookup
-              readable), or with --force naming each dependent id or unreadable service it overrides
+              readable), no use in the last ${DEFAULT_SOAK_DAYS} days, and no other account in the key policy
   --schedule  runs only on a Disabled key after --soak-days (default ${DEFAULT_SOAK_DAYS}) with no use since the
-              disable (GetKeyLastUsage, and CloudTrail use attempts where readable); always with the
+              disable (GetKeyLastUsage) and no use attempt (CloudTrail); always with the
               longest pending window, ${PENDING_WINDOW_DAYS} days
---force takes the ids the report shows (vol-..., table names, ARNs, grant ids) and the names of
-services whose lookup could not be read: ${[...DEPENDENT_SERVICES, 'grants'].join(', ')}.
-The disable time is the cdk-cmek:disabled-at tag --disable writes, else CloudTrail's latest DisableKey event.
+--force takes the names the report shows: resource ids (vol-..., table names, ARNs, grant ids),
+services whose lookup could not be read (${[...DEPENDENT_SERVICES, 'grants'].join(', ')}),
+last-use, key-policy, cloudtrail (use attempts not checkable), account ids and statement Sids of the key policy. A name that
+means two findings is refused: qualify it as <service>:<id>, service:<name>, check:<name>,
+account:<id> or statement:<sid>.
+The disable time is the later of the cdk-cmek:disabled-at tag (ISO-8601 UTC) and CloudTrail's latest DisableKey.
 
 Exit codes:
   0  done, or nothing to do (a dry run whose next step would run)
-  1  refused because of findings: dependents, unreadable lookups, use after the disable, soak not over,
-     or the deletion guard in the key policy
+  1  refused because of findings: dependents, unreadable lookups, use after the disable, use attempts
+     CloudTrail cannot rule out, soak not over, recent use or other accounts in the key policy
+     (--disable), or the deletion guard in the key policy
   2  usage or access error (bad arguments, a key in the wrong state, no credentials, access denied, I/O)
 `;
 
@@ -106,7 +110,7 @@ export function retireErrorMessage(err: unknown, region: string | undefined): st
     return `no AWS endpoint answers for Region ${region ?? '(unknown)'} (${/ENOTFOUND|EAI_AGAIN/.exec(text)![0]}): check the Region name (e.g. eu-west-1) and the network`;
   }
   if (e?.name === 'AccessDeniedException') {
-    return `access denied: retire needs kms:DescribeKey, kms:ListAliases, kms:ListGrants, kms:GetKeyLastUsage and kms:ListResourceTags (${e.message})`;
+    return `access denied: retire needs kms:DescribeKey, kms:ListAliases, kms:ListGrants, kms:GetKeyLastUsage, kms:GetKeyPolicy and kms:ListResourceTags (${e.message})`;
   }
   // The audit's wording for the failures both commands share: no credentials, no Region, rejected credentials.
   if (/CredentialsProviderError|UnrecognizedClientException|InvalidSignatureException/.test(e?.name ?? '') || /Region is missing|Could not load credentials/i.test(e?.message ?? '')) {
@@ -138,18 +142,22 @@ export async function retireCommand(keyArg: string, o: RetireCliOptions, io: Ret
     if (stateError) return fail(stateError);
     const trail = clients.cloudtrail ?? new CloudTrailClient({ region: key.region, endpoint: o.endpointUrl });
     const deps = clients.dependents ?? dependentClients(key.region, o.endpointUrl);
-    const [lastUse, lookups, grants, soak] = await Promise.all([
+    const [lastUse, lookups, grants, soak, keyPolicy] = await Promise.all([
       readLastUse(kms, key),
       findDependents(deps, key),
       listRetireGrants(kms, key),
       key.state === 'Disabled' && args.action !== 'disable' ? readSoak(kms, trail, key) : Promise.resolve(undefined),
+      key.state === 'Enabled' ? readKeyPolicy(kms, key) : Promise.resolve(undefined),
     ]);
-    facts = { key, lastUse, lookups, grants, soak };
+    facts = { key, lastUse, lookups, grants, soak, keyPolicy };
   } catch (err) {
     if (err instanceof RetireUsageError) return fail(err.message);
     return fail(retireErrorMessage(err, region ?? (await kms.config.region().catch(() => undefined))));
   }
   const verdict = plan(facts, { action: args.action, force: args.force, soakDays: args.soakDays, now });
+  if (verdict.ambiguousForce.length > 0) {
+    return fail(`\`--force\` names must each name one finding, got: ${verdict.ambiguousForce.join(', ')}: pass the qualified name`);
+  }
   if (verdict.unmatchedForce.length > 0) {
     return fail(`\`--force\` must name dependents or unreadable services of this key, got: ${verdict.unmatchedForce.join(', ')} (nothing of that name was found)`);
   }
@@ -203,11 +211,15 @@ export function retireReport(f: RetireFacts, v: Verdict, a: Args, now: number, r
   const checked = f.lookups.map((l) =>
     `${l.service} (${l.checked.join(', ')}): ${l.unknown.length > 0 ? `UNKNOWN: ${l.unknown.join('; ')}` : `${l.dependents.length} found`}`);
   out.push(section('Dependents', [...(deps.length > 0 ? table.toString().split('\n') : ['none found']), ...checked]));
+  const kp = f.keyPolicy;
+  const policy = !kp ? [] : 'unknown' in kp ? [`key policy: UNKNOWN: ${kp.unknown}`]
+    : [`key policy: ${kp.outside.length === 0 ? 'no other account' : kp.outside.map((g) => g.label).join(', ')}`];
   const grants = Array.isArray(f.grants)
     ? f.grants.length === 0 ? ['grants: none'] : f.grants.map((g) => `grant ${g.grantId}: ${g.grantee} may ${g.operations.join(', ')}${g.name ? ` (${g.name})` : ''}`)
     : [`grants: UNKNOWN: ${f.grants.unknown}`];
   out.push(section('Grants, aliases, replicas', [
     ...grants,
+    ...policy,
     `aliases: ${k.aliases.length > 0 ? k.aliases.join(', ') : 'none'}`,
     `replicas: ${k.replicas.length > 0 ? k.replicas.join(', ') : 'none'}`,
   ]));
@@ -219,8 +231,9 @@ export function retireReport(f: RetireFacts, v: Verdict, a: Args, now: number, r
         : `disable time unknown: ${s.note ?? 'no record'}`,
       `use since the disable: ${lu.unknown ? 'unknown' : lu.lastUsedAt && s.disabledAt && lu.lastUsedAt >= s.disabledAt ? `${lu.operation} at ${lu.lastUsedAt}` : 'none recorded'} (GetKeyLastUsage)`,
       s.cloudTrailUnreadable
-        ? `use attempts: not checked, CloudTrail not readable (${s.cloudTrailUnreadable})`
+        ? `use attempts: not fully checked, CloudTrail did not answer (${s.cloudTrailUnreadable})`
         : s.attemptsSinceDisable ? `use attempts since the disable: ${s.attemptsSinceDisable.length} (CloudTrail LookupEvents)` : 'use attempts: not checked (no disable time)',
+      ...(s.disabledAt && s.note ? [`note: ${s.note}`] : []),
     ]));
   }
   out.push(section('Verdict', verdictLines(v, a, result)));

@@ -92,6 +92,39 @@ describe('retire planner', () => {
     expect(v.blockers.map((b) => b.remedy)).toEqual(['allow kms:GetKeyLastUsage and rerun']);
   });
 
+  test('GIVEN a DynamoDB table named lambda and an unreadable Lambda lookup WHEN --force lambda THEN ambiguous; qualified names override each', () => {
+    const table = { service: 'dynamodb', type: 'DynamoDB table', id: 'lambda', recordedKey: KEY.keyArn };
+    const f = facts({ lookups: [{ ...none('dynamodb'), dependents: [table] }, { ...none('lambda'), unknown: ['AccessDeniedException: no'] }] }, { state: 'Enabled' });
+    const v = plan(f, { ...opts, action: 'disable', force: ['lambda'] });
+    expect(v).toMatchObject({ outcome: 'refused', ambiguousForce: ['lambda (dynamodb:lambda or service:lambda)'], overridden: [] });
+    expect(v.blockers.map((b) => b.remedy)).toEqual(['re-encrypt or remove it, or pass --force dynamodb:lambda', 'grant the read access it needs and rerun, or pass --force service:lambda']);
+    expect(plan(f, { ...opts, action: 'disable', force: ['dynamodb:lambda'] }).blockers).toHaveLength(1);
+    expect(plan(f, { ...opts, action: 'disable', force: ['dynamodb:lambda', 'service:lambda'] })).toMatchObject({ outcome: 'proceed', ambiguousForce: [], unmatchedForce: [] });
+  });
+
+  test('GIVEN a use 5 days ago WHEN --disable THEN refused until --force last-use; 30 days ago THEN it proceeds', () => {
+    const used = (days: number) => facts({ lastUse: { trackingStartedAt: '2026-04-23T00:00:00.000Z', lastUsedAt: iso(NOW - days * DAY), operation: 'Decrypt' } }, { state: 'Enabled' });
+    const v = plan(used(5), { ...opts, action: 'disable' });
+    expect(v.blockers).toEqual([{
+      reason: `the key was used 5 days ago (Decrypt at ${iso(NOW - 5 * DAY)}), within the last 30 days`,
+      remedy: 'find that caller and move it to another key first, or pass --force last-use',
+    }]);
+    expect(plan(used(5), { ...opts, action: 'disable', force: ['last-use'] })).toMatchObject({ outcome: 'proceed', overridden: ['recent use'] });
+    expect(plan(used(30), { ...opts, action: 'disable' }).outcome).toBe('proceed');
+    const unknown = facts({ lastUse: { trackingStartedAt: '2026-04-23T00:00:00.000Z', unknown: 'GetKeyLastUsage failed: AccessDeniedException' } }, { state: 'Enabled' });
+    expect(plan(unknown, { ...opts, action: 'check' }).blockers.map((b) => b.remedy)).toEqual(['allow kms:GetKeyLastUsage and rerun, or pass --force last-use']);
+  });
+
+  test('GIVEN a key policy naming another account, or unreadable WHEN --disable THEN each blocks until forced by name', () => {
+    const outside = [{ name: '444455556666', qualified: 'account:444455556666', label: 'account 444455556666', reason: 'the key policy lets account 444455556666 use the key (statement Partner: 444455556666)' }];
+    const f = facts({ keyPolicy: { outside } }, { state: 'Enabled' });
+    expect(plan(f, { ...opts, action: 'disable' }).blockers.map((b) => b.remedy)).toEqual(['make sure nothing there still needs the key, or pass --force 444455556666']);
+    expect(plan(f, { ...opts, action: 'disable', force: ['account:444455556666'] })).toMatchObject({ outcome: 'proceed', overridden: ['account 444455556666'] });
+    const unread = facts({ keyPolicy: { unknown: 'GetKeyPolicy failed: AccessDeniedException: no' } }, { state: 'Enabled' });
+    expect(plan(unread, { ...opts, action: 'disable' }).blockers.map((b) => b.reason)).toEqual(['the key policy could not be read (GetKeyPolicy failed: AccessDeniedException: no)']);
+    expect(plan(unread, { ...opts, action: 'disable', force: ['key-policy'] }).outcome).toBe('proceed');
+  });
+
   test.each([
     ['disable', 'PendingDeletion', '`--disable` needs an Enabled key, got: PendingDeletion'],
     ['schedule', 'Enabled', '`--schedule` needs a Disabled key: run --disable first and wait the soak, got: Enabled'],

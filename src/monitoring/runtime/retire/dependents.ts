@@ -173,8 +173,12 @@ const sns = (c: DependentClients, key: RetireKey) =>
 
 const lambda = (c: DependentClients, key: RetireKey) =>
   lookup('lambda', ['Lambda function environment'], key, async (found) => {
-    for await (const page of paginateListFunctions({ client: c.lambda }, {})) {
-      for (const f of page.Functions ?? []) found('Lambda function', f.FunctionName ?? '', f.KMSKeyArn);
+    // Every published version keeps the key it was published with, so $LATEST alone is not enough.
+    for await (const page of paginateListFunctions({ client: c.lambda }, { FunctionVersion: 'ALL' })) {
+      for (const f of page.Functions ?? []) {
+        const name = f.Version && f.Version !== '$LATEST' ? `${f.FunctionName}:${f.Version}` : f.FunctionName ?? '';
+        found('Lambda function', name, f.KMSKeyArn);
+      }
     }
   });
 

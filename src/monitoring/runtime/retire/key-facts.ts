@@ -5,6 +5,7 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   GetKeyLastUsageCommand,
+  GetKeyPolicyCommand,
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
@@ -13,6 +14,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-kms';
 import { DISABLED_AT_TAG, PENDING_WINDOW_DAYS, RetireUsageError } from './args';
+import { outsideAccess, type KeyPolicyFacts } from './key-policy';
 import type { LastUse, RetireGrant, RetireKey, Soak } from './plan';
 import { TRACKING_START } from '../usage-audit';
 
@@ -106,7 +108,19 @@ export async function readLastUse(kms: KMSClient, key: RetireKey): Promise<LastU
   }
 }
 
-async function trailEvents(trail: CloudTrailClient, attr: LookupAttribute, start?: Date): Promise<TrailEvent[]> {
+/** The key policy's grants to other accounts; a policy that cannot be read or parsed is unknown, never "none". */
+export async function readKeyPolicy(kms: KMSClient, key: RetireKey): Promise<KeyPolicyFacts> {
+  try {
+    const r = await kms.send(new GetKeyPolicyCommand({ KeyId: key.keyId, PolicyName: 'default' }));
+    if (!r.Policy) return { unknown: 'GetKeyPolicy returned no policy' };
+    return { outside: outsideAccess(r.Policy, key.account) };
+  } catch (err) {
+    return { unknown: `GetKeyPolicy failed: ${errorText(err)}` };
+  }
+}
+
+/** Newest-first CloudTrail events; `truncated` when more pages remained after MAX_TRAIL_PAGES. */
+async function trailEvents(trail: CloudTrailClient, attr: LookupAttribute, start?: Date): Promise<{ events: TrailEvent[]; truncated: boolean }> {
   const events: TrailEvent[] = [];
   let token: string | undefined;
   let pages = 0;
@@ -115,7 +129,19 @@ async function trailEvents(trail: CloudTrailClient, attr: LookupAttribute, start
     events.push(...(page.Events ?? []));
     token = page.NextToken;
   } while (token && ++pages < MAX_TRAIL_PAGES);
-  return events;
+  return { events, truncated: token !== undefined };
+}
+
+/** Only what `--disable` writes counts as a tag date: an ISO-8601 UTC time that names a real instant. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+
+/** The tag value as an ISO time, or undefined when it is not a strict ISO-8601 UTC time (`2026-02-30…` included). */
+export function parseDisabledAtTag(value: string): string | undefined {
+  if (!ISO_UTC.test(value)) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return undefined;
+  const iso = new Date(ms).toISOString();
+  return iso.slice(0, 19) === value.slice(0, 19) ? iso : undefined;
 }
 
 function namesTrailKey(e: TrailEvent, key: RetireKey): boolean {
@@ -129,49 +155,57 @@ function namesTrailKey(e: TrailEvent, key: RetireKey): boolean {
 }
 
 /**
- * When the key was disabled: the `cdk-cmek:disabled-at` tag written by `--disable`, else the latest DisableKey event
- * CloudTrail still holds (90 days); then the CloudTrail events of cryptographic operations on the key since.
+ * When the key was disabled: the later of the `cdk-cmek:disabled-at` tag written by `--disable` and the latest
+ * successful DisableKey event CloudTrail still holds (90 days), so a re-disable is never hidden by an old tag; then
+ * the CloudTrail events of cryptographic operations on the key since. Whatever CloudTrail could not answer (an error,
+ * or more history than a run reads) is recorded in `cloudTrailUnreadable`, never taken as "no attempts".
  */
 export async function readSoak(kms: KMSClient, trail: CloudTrailClient, key: RetireKey): Promise<Soak> {
-  let disabledAt: string | undefined;
-  let source: Soak['source'] = 'none';
   const notes: string[] = [];
+  const unreadable: string[] = [];
+  let tagAt: string | undefined;
   try {
     const tags = await kms.send(new ListResourceTagsCommand({ KeyId: key.keyId }));
     const value = tags.Tags?.find((t) => t.TagKey === DISABLED_AT_TAG)?.TagValue;
-    if (value !== undefined) {
-      if (Number.isNaN(Date.parse(value))) notes.push(`tag ${DISABLED_AT_TAG} is not a date: ${JSON.stringify(value)}`);
-      else [disabledAt, source] = [new Date(value).toISOString(), 'tag'];
-    } else {
-      notes.push(`no ${DISABLED_AT_TAG} tag`);
+    if (value === undefined) {notes.push(`no ${DISABLED_AT_TAG} tag`);} else if (!(tagAt = parseDisabledAtTag(value))) {
+      notes.push(`tag ${DISABLED_AT_TAG} must be an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SSZ), got: ${JSON.stringify(value)}; ignored`);
     }
   } catch (err) {
     notes.push(`tags not readable: ${errorText(err)}`);
   }
-  let cloudTrailUnreadable: string | undefined;
-  if (!disabledAt) {
-    try {
-      const events = (await trailEvents(trail, { AttributeKey: 'EventName', AttributeValue: 'DisableKey' }))
-        .filter((e) => namesTrailKey(e, key) && e.EventTime)
-        .sort((a, b) => b.EventTime!.getTime() - a.EventTime!.getTime());
-      if (events.length > 0) [disabledAt, source] = [events[0].EventTime!.toISOString(), 'cloudtrail'];
-      else notes.push('no DisableKey event for the key in CloudTrail (90 days of history)');
-    } catch (err) {
-      cloudTrailUnreadable = errorText(err);
-      notes.push(`CloudTrail not readable: ${cloudTrailUnreadable}`);
-    }
+  let trailAt: string | undefined;
+  try {
+    const { events, truncated } = await trailEvents(trail, { AttributeKey: 'EventName', AttributeValue: 'DisableKey' });
+    // Newest first: the first successful DisableKey naming the key is its latest.
+    const latest = events
+      .filter((e) => namesTrailKey(e, key) && e.EventTime && !errorCode(e))
+      .sort((a, b) => b.EventTime!.getTime() - a.EventTime!.getTime())[0];
+    if (latest) trailAt = latest.EventTime!.toISOString();
+    else if (truncated) unreadable.push(`more than ${MAX_TRAIL_PAGES * 50} DisableKey events in CloudTrail, none of the newest for this key`);
+    else notes.push('no DisableKey event for the key in CloudTrail (90 days of history)');
+  } catch (err) {
+    unreadable.push(errorText(err));
   }
-  if (!disabledAt) return { source, note: notes.join('; ') };
+  const [disabledAt, source]: [string | undefined, Soak['source']] = trailAt && (!tagAt || trailAt > tagAt)
+    ? [trailAt, 'cloudtrail'] : tagAt ? [tagAt, 'tag'] : [undefined, 'none'];
+  const cloudTrailUnreadable = () => (unreadable.length > 0 ? [...new Set(unreadable)].join('; ') : undefined);
+  if (!disabledAt) {
+    if (unreadable.length > 0) notes.push(`CloudTrail not readable: ${cloudTrailUnreadable()}`);
+    return { source, note: notes.join('; '), cloudTrailUnreadable: cloudTrailUnreadable() };
+  }
   let attempts: Soak['attemptsSinceDisable'];
   try {
-    attempts = (await trailEvents(trail, { AttributeKey: 'ResourceName', AttributeValue: key.keyArn }, new Date(disabledAt)))
-      .filter((e) => CRYPTO_OPERATIONS.has(e.EventName ?? '') && e.EventTime && e.EventTime.getTime() >= Date.parse(disabledAt!))
+    // Filtered by the key's ARN and starting at the disable, so the page cap only matters on a key many callers try.
+    const { events, truncated } = await trailEvents(trail, { AttributeKey: 'ResourceName', AttributeValue: key.keyArn }, new Date(disabledAt));
+    attempts = events
+      .filter((e) => CRYPTO_OPERATIONS.has(e.EventName ?? '') && e.EventTime && e.EventTime.getTime() >= Date.parse(disabledAt))
       .sort((a, b) => b.EventTime!.getTime() - a.EventTime!.getTime())
       .map((e) => ({ event: e.EventName!, at: e.EventTime!.toISOString(), error: errorCode(e) }));
+    if (truncated) unreadable.push(`more than ${MAX_TRAIL_PAGES * 50} CloudTrail events on the key since the disable; older ones were not read`);
   } catch (err) {
-    cloudTrailUnreadable = errorText(err);
+    unreadable.push(errorText(err));
   }
-  return { disabledAt, source, attemptsSinceDisable: attempts, cloudTrailUnreadable };
+  return { disabledAt, source, note: notes.length > 0 ? notes.join('; ') : undefined, attemptsSinceDisable: attempts, cloudTrailUnreadable: cloudTrailUnreadable() };
 }
 
 function errorCode(e: TrailEvent): string | undefined {

@@ -1,6 +1,7 @@
 // The retirement planner: from what was found about a key (last use, dependents, soak) to a verdict that says what may
 // run, what refuses it and what would let it proceed. Pure: no AWS calls, so every rule is tested on plain data.
 import { PENDING_WINDOW_DAYS, type RetireAction } from './args';
+import type { KeyPolicyFacts } from './key-policy';
 
 const DAY_MS = 86_400_000;
 
@@ -68,7 +69,7 @@ export interface Soak {
   readonly note?: string;
   /** CloudTrail events naming the key since it was disabled (use attempts fail with DisabledException). */
   readonly attemptsSinceDisable?: Array<{ readonly event: string; readonly at: string; readonly error?: string }>;
-  /** Why CloudTrail could not be read, when it could not; then only GetKeyLastUsage was checked. */
+  /** Why CloudTrail could not answer for every attempt (an error, or more history than a run reads); blocks --schedule. */
   readonly cloudTrailUnreadable?: string;
 }
 
@@ -79,6 +80,8 @@ export interface RetireFacts {
   /** Grants, or the reason they could not be listed. */
   readonly grants: RetireGrant[] | { readonly unknown: string };
   readonly soak?: Soak;
+  /** Accounts the key policy lets use the key, or why it could not be read; read for --disable. */
+  readonly keyPolicy?: KeyPolicyFacts;
 }
 
 export interface PlanOptions {
@@ -104,6 +107,8 @@ export interface Verdict {
   readonly overridden: string[];
   /** `--force` names that matched nothing (a typo must not pass silently). */
   readonly unmatchedForce: string[];
+  /** `--force` names that match more than one finding, each with the qualified names that tell them apart. */
+  readonly ambiguousForce: string[];
   /** Facts worth knowing that do not block (the tracking caveat, unread CloudTrail). */
   readonly notes: string[];
 }
@@ -137,32 +142,62 @@ const REMEDY: Record<string, string> = {
   'multi-Region replica': 'schedule the replica\'s deletion first (it is a key of its own in its Region)',
 };
 
-/** Every blocker that comes from what depends on the key, minus what `--force` names. */
-function dependencyBlockers(facts: RetireFacts, force: Set<string>, used: Set<string>, overridden: string[]): Blocker[] {
-  const blockers: Blocker[] = [];
+/**
+ * A finding `--force` may override. `name` is what the report shows (an id, a service, `cloudtrail`); `qualified`
+ * (`<service>:<id>`, `service:<name>`, `check:<name>`, `account:<id>`, `statement:<sid>`) is unique, for when one
+ * name means two findings.
+ */
+export interface Overridable {
+  readonly name: string;
+  readonly qualified: string;
+  /** How the report lists it once overridden. */
+  readonly label: string;
+  readonly reason: string;
+  /** What ends the finding, before "or pass --force …". */
+  readonly fix: string;
+}
+
+/** Every finding that comes from what depends on the key. */
+function dependencyFindings(facts: RetireFacts): Overridable[] {
   const all = [...facts.lookups.flatMap((l) => l.dependents), ...grantDependents(facts), ...replicaDependents(facts.key)];
-  for (const d of all) {
-    if (force.has(d.id)) {
-      used.add(d.id);
-      overridden.push(`${d.type} ${d.id}`);
-      continue;
-    }
-    blockers.push({ reason: `${d.type} ${d.id} names the key (${d.recordedKey})`, remedy: `${REMEDY[d.type] ?? 're-encrypt or remove it'}, or pass --force ${d.id}` });
-  }
+  const found: Overridable[] = all.map((d) => ({
+    name: d.id,
+    qualified: `${d.service}:${d.id}`,
+    label: `${d.type} ${d.id}`,
+    reason: `${d.type} ${d.id} names the key (${d.recordedKey})`,
+    fix: REMEDY[d.type] ?? 're-encrypt or remove it',
+  }));
   const unknown = facts.lookups.filter((l) => l.unknown.length > 0).map((l) => ({ service: l.service, reasons: l.unknown }));
   if (!Array.isArray(facts.grants)) unknown.push({ service: 'grants', reasons: [facts.grants.unknown] });
   for (const u of unknown) {
-    if (force.has(u.service)) {
-      used.add(u.service);
-      overridden.push(`unknown ${u.service}`);
-      continue;
-    }
-    blockers.push({
+    found.push({
+      name: u.service,
+      qualified: `service:${u.service}`,
+      label: `unknown ${u.service}`,
       reason: `${u.service}: could not be checked (${u.reasons.join('; ')})`,
-      remedy: `grant the read access it needs and rerun, or pass --force ${u.service}`,
+      fix: 'grant the read access it needs and rerun',
     });
   }
-  return blockers;
+  return found;
+}
+
+/** What `--force` names resolve to: the findings still blocking, those overridden, and names that fit none or several. */
+export function applyForce(items: Overridable[], force: string[]) {
+  const overriddenItems = new Set<Overridable>();
+  const unmatched: string[] = [];
+  const ambiguous: string[] = [];
+  for (const n of force) {
+    const exact = items.filter((i) => i.qualified === n);
+    const matches = exact.length > 0 ? exact : items.filter((i) => i.name === n);
+    const kinds = [...new Set(matches.map((i) => i.qualified))];
+    if (matches.length === 0) unmatched.push(n);
+    else if (kinds.length > 1) ambiguous.push(`${n} (${kinds.join(' or ')})`);
+    else matches.forEach((i) => overriddenItems.add(i));
+  }
+  const shared = (i: Overridable) => items.filter((j) => j.name === i.name && j.qualified !== i.qualified).length > 0;
+  const blockers: Blocker[] = items.filter((i) => !overriddenItems.has(i))
+    .map((i) => ({ reason: i.reason, remedy: `${i.fix}, or pass --force ${shared(i) ? i.qualified : i.name}` }));
+  return { blockers, overridden: [...overriddenItems].map((i) => i.label), unmatched, ambiguous };
 }
 
 function lastUseNotes(facts: RetireFacts): string[] {
@@ -172,8 +207,11 @@ function lastUseNotes(facts: RetireFacts): string[] {
   return [`no use recorded since tracking started on ${lu.trackingStartedAt.slice(0, 10)}: uses before then are not recorded`];
 }
 
-/** The soak rules for --schedule: disabled long enough, and no use (nor attempt, where readable) since. */
-function soakBlockers(facts: RetireFacts, o: PlanOptions, notes: string[]): Blocker[] {
+/**
+ * The soak rules for --schedule: disabled long enough, and no use nor use attempt since. On a disabled key every use
+ * fails and GetKeyLastUsage records only successful ones, so CloudTrail unread is a finding, not a note.
+ */
+function soakBlockers(facts: RetireFacts, o: PlanOptions, findings: Overridable[]): Blocker[] {
   const soak = facts.soak;
   if (!soak?.disabledAt) {
     return [{
@@ -200,8 +238,15 @@ function soakBlockers(facts: RetireFacts, o: PlanOptions, notes: string[]): Bloc
     });
   }
   if (soak.cloudTrailUnreadable) {
-    notes.push(`CloudTrail not read (${soak.cloudTrailUnreadable}): use attempts on the disabled key were not checked, only GetKeyLastUsage`);
-  } else if (soak.attemptsSinceDisable?.length) {
+    findings.push({
+      name: 'cloudtrail',
+      qualified: 'check:cloudtrail',
+      label: 'unchecked CloudTrail use attempts',
+      reason: `use attempts since the disable could not be checked: CloudTrail did not answer (${soak.cloudTrailUnreadable}); a disabled key's uses all fail, and GetKeyLastUsage records only successful ones`,
+      fix: 'allow cloudtrail:LookupEvents and rerun',
+    });
+  }
+  if (soak.attemptsSinceDisable?.length) {
     const a = soak.attemptsSinceDisable[0];
     blockers.push({
       reason: `${soak.attemptsSinceDisable.length} use attempts since the key was disabled (CloudTrail), the latest ${a.event} at ${a.at}${a.error ? ` (${a.error})` : ''}`,
@@ -228,28 +273,73 @@ export function wrongState(action: RetireAction, key: RetireKey): string | undef
   return undefined;
 }
 
+/**
+ * The use rules for --disable: no use within the last `soakDays` (unknown counts as recent), and no other account the
+ * key policy lets use the key, each overridable by name.
+ */
+function disableFindings(facts: RetireFacts, o: PlanOptions): Overridable[] {
+  const found: Overridable[] = [];
+  const lu = facts.lastUse;
+  const recent = lu.lastUsedAt !== undefined && daysSince(lu.lastUsedAt, o.now) < o.soakDays;
+  if (lu.unknown || recent) {
+    found.push({
+      name: 'last-use',
+      qualified: 'check:last-use',
+      label: lu.unknown ? 'unknown last use' : 'recent use',
+      reason: lu.unknown
+        ? `last use unknown: ${lu.unknown}`
+        : `the key was used ${daysSince(lu.lastUsedAt!, o.now)} days ago (${lu.operation ?? 'an operation'} at ${lu.lastUsedAt}), within the last ${o.soakDays} days`,
+      fix: lu.unknown ? 'allow kms:GetKeyLastUsage and rerun' : 'find that caller and move it to another key first',
+    });
+  }
+  const kp = facts.keyPolicy;
+  if (kp && 'unknown' in kp) {
+    found.push({
+      name: 'key-policy',
+      qualified: 'check:key-policy',
+      label: 'unread key policy',
+      reason: `the key policy could not be read (${kp.unknown})`,
+      fix: 'allow kms:GetKeyPolicy and rerun',
+    });
+  } else if (kp) {
+    for (const g of kp.outside) {
+      found.push({ name: g.name, qualified: g.qualified, label: g.label, reason: g.reason, fix: 'make sure nothing there still needs the key' });
+    }
+  }
+  return found;
+}
+
 /** The verdict for a run: the requested step, or for a dry run the next step the key's state calls for. */
 export function plan(facts: RetireFacts, o: PlanOptions): Verdict {
   const state = facts.key.state;
   const notes = lastUseNotes(facts);
-  const force = new Set(o.force);
-  const used = new Set<string>();
-  const overridden: string[] = [];
   const step = o.action === 'check' ? (state === 'Enabled' ? 'disable' : state === 'Disabled' ? 'schedule' : 'none') : o.action;
+  const nothing = { blockers: [], overridden: [], unmatchedForce: [], ambiguousForce: [], notes };
   if (state === 'PendingDeletion' || state === 'PendingReplicaDeletion') {
     notes.push(`deletion already scheduled${facts.key.deletionDate ? ` for ${facts.key.deletionDate}` : ''}; CancelKeyDeletion stops it`);
-    return { step: 'none', outcome: 'done', blockers: [], overridden, unmatchedForce: [], notes };
+    return { step: 'none', outcome: 'done', ...nothing };
   }
   if (step === 'none' || (step === 'disable' && state === 'Disabled')) {
     notes.push(state === 'Disabled' ? 'the key is already disabled' : `the key is ${state}: neither --disable nor --schedule applies`);
-    return { step: 'none', outcome: 'done', blockers: [], overridden, unmatchedForce: [], notes };
+    return { step: 'none', outcome: 'done', ...nothing };
   }
-  const blockers = dependencyBlockers(facts, force, used, overridden);
-  if (step === 'schedule') blockers.push(...soakBlockers(facts, o, notes));
+  const findings = dependencyFindings(facts);
+  const fixed: Blocker[] = [];
+  if (step === 'disable') findings.push(...disableFindings(facts, o));
+  if (step === 'schedule') fixed.push(...soakBlockers(facts, o, findings));
+  const forced = applyForce(findings, o.force);
+  const blockers = [...forced.blockers, ...fixed];
   if (facts.key.replicas.length > 0 && step === 'schedule') {
     notes.push('a multi-Region primary with replicas waits in PendingReplicaDeletion until every replica is deleted');
   }
   if (step === 'schedule') notes.push(`deletion is scheduled with the longest window, ${PENDING_WINDOW_DAYS} days`);
-  const unmatchedForce = o.force.filter((n) => !used.has(n));
-  return { step, outcome: blockers.length > 0 ? 'refused' : 'proceed', blockers, overridden, unmatchedForce, notes };
+  return {
+    step,
+    outcome: blockers.length > 0 ? 'refused' : 'proceed',
+    blockers,
+    overridden: forced.overridden,
+    unmatchedForce: forced.unmatched,
+    ambiguousForce: forced.ambiguous,
+    notes,
+  };
 }
