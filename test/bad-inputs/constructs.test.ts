@@ -48,6 +48,27 @@ function expectOneLineRefusal(build: () => unknown, message: string): void {
   expect(message).not.toContain('\n');
 }
 
+/** One construct's input tables: refused at the call, refused at synth (exact lines), and accepted. */
+function describeInputs(title: string, tables: {
+  atCall: Array<[string, () => unknown, string]>;
+  atSynth?: Array<[string, () => Stack, string[]]>;
+  accepted: Array<[string, () => void]>;
+}): void {
+  describe(title, () => {
+    test.each(tables.atCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
+      expectOneLineRefusal(build, message);
+    });
+    if (tables.atSynth) {
+      test.each(tables.atSynth)('GIVEN %s WHEN synthesized THEN synthesis fails with exactly these lines', (_name, build, lines) => {
+        expect(synthErrors(build())).toEqual(lines);
+      });
+    }
+    test.each(tables.accepted)('GIVEN %s THEN it is accepted', (_name, check) => {
+      check();
+    });
+  });
+}
+
 function synthErrors(s: Stack): string[] {
   try {
     (s.node.root as App).synth();
@@ -765,19 +786,7 @@ const monitoringAccepted: Array<[string, () => void]> = [
   }],
 ];
 
-describe('monitoring inputs', () => {
-  test.each(monitoringAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    expectOneLineRefusal(build, message);
-  });
-
-  test.each(monitoringAtSynth)('GIVEN %s WHEN synthesized THEN synthesis fails with exactly these lines', (_name, build, lines) => {
-    expect(synthErrors(build())).toEqual(lines);
-  });
-
-  test.each(monitoringAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
-    check();
-  });
-});
+describeInputs('monitoring inputs', { atCall: monitoringAtCall, atSynth: monitoringAtSynth, accepted: monitoringAccepted });
 
 const GRANT_VENDOR = `arn:aws:iam::${VENDOR}:role/VendorApp`;
 const PRINCIPAL_RULE = 'must be the ARN of an IAM role, IAM user or account root (no wildcards, STS sessions or service principals), got:';
@@ -848,15 +857,7 @@ const grantAccepted: Array<[string, () => void]> = [
   }],
 ];
 
-describe('grant inputs', () => {
-  test.each(grantAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    expectOneLineRefusal(build, message);
-  });
-
-  test.each(grantAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
-    check();
-  });
-});
+describeInputs('grant inputs', { atCall: grantAtCall, accepted: grantAccepted });
 
 // KeyUsageAuditorStackSet: targets, code buckets, rollout and the auditor every account gets.
 const STACK_SET_TARGETS: KeyUsageAuditorStackSetProps = {
@@ -942,11 +943,4 @@ const stackSetAccepted: Array<[string, () => void]> = [
     expect(synthErrors(s)).toEqual([]);
   }],
 ];
-describe('stack set inputs', () => {
-  test.each(stackSetAtCall)('GIVEN %s WHEN written THEN it is refused with one exact line', (_name, build, message) => {
-    expectOneLineRefusal(build, message);
-  });
-  test.each(stackSetAccepted)('GIVEN %s THEN it is accepted', (_name, check) => {
-    check();
-  });
-});
+describeInputs('stack set inputs', { atCall: stackSetAtCall, accepted: stackSetAccepted });
