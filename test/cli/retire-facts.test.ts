@@ -4,21 +4,13 @@ import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DISABLED_KEY } from './retire-support';
 import { retireCommand } from '../../src/cli/retire';
 import { findDependents, type DependentClients } from '../../src/monitoring/runtime/retire/dependents';
 import { parseDisabledAtTag, readKeyPolicy, readSoak } from '../../src/monitoring/runtime/retire/key-facts';
 import { plan, type RetireKey } from '../../src/monitoring/runtime/retire/plan';
 
-const KEY: RetireKey = {
-  keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
-  keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  account: '111122223333',
-  region: 'eu-west-1',
-  state: 'Disabled',
-  manager: 'CUSTOMER',
-  aliases: [],
-  replicas: [],
-};
+const KEY: RetireKey = DISABLED_KEY;
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
 type Handler = (op: string, input: Record<string, any>) => unknown;

@@ -1,21 +1,13 @@
 // The retirement planner on plain data: which references name the key, the soak's boundary, what blocks and what
 // `--force` overrides, and the states that leave nothing to do.
+import { DISABLED_KEY } from './retire-support';
 import { namesKey, plan, wrongState, type Lookup, type RetireFacts, type RetireKey } from '../../src/monitoring/runtime/retire/plan';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const KEY: RetireKey = {
-  keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
-  keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  account: '111122223333',
-  region: 'eu-west-1',
-  state: 'Disabled',
-  manager: 'CUSTOMER',
-  aliases: ['alias/cmek/legacy'],
-  replicas: [],
-};
+const KEY: RetireKey = { ...DISABLED_KEY, aliases: ['alias/cmek/legacy'] };
 
 const none = (service: string): Lookup => ({ service, checked: [service], dependents: [], unknown: [] });
 

@@ -3,6 +3,19 @@
 // an operation the way AWS does (an explicit deny from a key policy, an AccessDenied from IAM).
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RetireKey } from '../../src/monitoring/runtime/retire/plan';
+
+/** A disabled customer-managed key with no aliases or replicas, as the planner and the facts readers see it. */
+export const DISABLED_KEY: RetireKey = {
+  keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+  keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  account: '111122223333',
+  region: 'eu-west-1',
+  state: 'Disabled',
+  manager: 'CUSTOMER',
+  aliases: [],
+  replicas: [],
+};
 
 export interface ProxyRequest {
   /** `X-Amz-Target`, or `Action=` of a query-protocol request, or `METHOD path` for S3. */
