@@ -5,15 +5,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 /**
  * Stands in for a policy property (a key policy, a bucket policy) that a validation resolves and checks. Resolving a
  * policy is most of what synthesizing it costs (every reference allocates its logical id again), so the value the
- * check saw is handed, once, to the template's own resolution of the property. Every other resolution (preparation,
- * the tree view, aspects, a user's `stack.resolve`) resolves it afresh.
+ * check saw is handed to the template's own resolution of the property, and to the tree view's (`tree.json`), which
+ * aws-cdk-lib writes after the templates. Every other resolution (preparation, aspects, a user's `stack.resolve`)
+ * resolves it afresh.
  *
  * Why the reuse is exact: aws-cdk-lib validates after preparing the tree and before writing templates, nothing changes
  * the tree in between, and the value is resolved in the same stack by the same resolver (only the document path
- * differs, which no policy token reads). The next synth starts with preparation, which drops anything kept. Code that
- * adds a statement after the check (another construct's validation) would put an unchecked statement in the template:
- * the template's resolution refuses it instead.
+ * differs, which no policy token reads). The next synth starts with preparation, which drops anything kept; so does
+ * the tree view, once the template has had the value. Code that adds a statement after the check (another construct's
+ * validation) would put an unchecked statement in the template: the template's resolution refuses it instead.
  */
+const TREE_PROPERTIES = 'aws:cdk:cloudformation:props';
+
 export class ResolvedOnce implements IResolvable, IPostProcessor {
   /** Wraps a property's value (`what` names it in errors); set the wrapper as the property's value in its place. */
   public static of(value: unknown, what: string): ResolvedOnce {
@@ -24,10 +27,13 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
   /** Whether the next full resolution is the check's, whose value the template reuses. */
   private capturing = false;
   /**
-   * The value kept for the template, between validation and synthesis; nothing is held at any other time. As JSON
-   * text: a few bytes per character, where the object graph of every policy in a large app would weigh on the heap.
+   * The value kept for the template and the tree view, from validation until the tree view has it (or, with the tree
+   * view off, until the next synth). As JSON text: a few bytes per character, where the object graph of every policy
+   * in a large app would weigh on the heap.
    */
   private kept?: string;
+  /** Whether the template has had the kept value. */
+  private served = false;
   /** The statement count the checked value had. */
   private keptStatements?: number;
 
@@ -39,6 +45,7 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
    */
   public checkAndKeep<T>(check: () => T): T {
     this.kept = undefined;
+    this.served = false;
     this.capturing = true;
     try {
       return check();
@@ -49,14 +56,19 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
 
   public resolve(context: IResolveContext): unknown {
     const kept = this.kept;
+    const where = context.documentPath[0];
     if (context.preparing) {
       // A new synth: whatever was kept belongs to the last one.
       this.kept = undefined;
-    } else if (kept !== undefined && context.documentPath[0] === 'Resources') {
-      this.kept = undefined;
+    } else if (kept !== undefined && where === 'Resources') {
       if (this.statementCount() !== this.keptStatements) {
+        this.kept = undefined;
         throw new Error(`${this.what} gained a statement after the synth-time check (added during validation): add statements before synthesis`);
       }
+      this.served = true;
+      return JSON.parse(kept);
+    } else if (kept !== undefined && where === TREE_PROPERTIES && this.statementCount() === this.keptStatements) {
+      if (this.served) this.kept = undefined;
       return JSON.parse(kept);
     }
     if (this.capturing) context.registerPostProcessor(this);
