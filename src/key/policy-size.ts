@@ -32,6 +32,23 @@ function substitute(v: unknown): unknown {
   });
 }
 
+/** The most a single `{…}` of the text can grow by once deployed: into a 200-character string, from 11 characters. */
+const MOST_GROWTH_PER_OBJECT = UNKNOWN_REFERENCE.length + 2 - '{"Ref":"x"}'.length;
+
+/**
+ * Whether a resolved value surely fits the KMS key-policy limit, judged from its compact JSON text without building
+ * its deployed copy (a large app has thousands of policies). Each object in the text (a reference, another
+ * intrinsic, or anything else) grows by at most `MOST_GROWTH_PER_OBJECT` bytes, and a join with an empty separator
+ * only shortens its parts. A join with a separator lengthens the text with each part: then it is not sure.
+ */
+export function surelyWithinKeyPolicyLimit(resolved: unknown): boolean {
+  const text = JSON.stringify(resolved) ?? '';
+  if (/"Fn::Join":\[(?!"")/.test(text)) return false;
+  let objects = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) objects++;
+  return Buffer.byteLength(text, 'utf8') + objects * MOST_GROWTH_PER_OBJECT <= KEY_POLICY_MAX_BYTES;
+}
+
 /** The size refusal when `total` exceeds the limit, or undefined; it says how many grantees like these fit. */
 export function keyPolicySizeProblem(stack: Stack, aliasName: string, total: number, grantees: BoundGrantee[]): string | undefined {
   if (total <= KEY_POLICY_MAX_BYTES) return undefined;

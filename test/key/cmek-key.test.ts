@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { CmekAction, CmekGrantee, CmekKey, CmekKeyProps } from '../../src';
-import { deployedJsonBytes } from '../../src/key/policy-size';
+import { deployedJsonBytes, surelyWithinKeyPolicyLimit } from '../../src/key/policy-size';
 import { resolveCfn } from '../support/cfn';
 import { nagApp } from '../support/nag';
 
@@ -376,6 +376,23 @@ describe('CmekKey', () => {
       const longest = resolveCfn(resolved, { account: '123456789012', partition: 'aws-iso-b', region: 'ap-southeast-5x' });
       expect(deployedJsonBytes(resolved)).toBe(Buffer.byteLength(JSON.stringify(longest)));
       expect(deployedJsonBytes(resolved)).toBeLessThan(Buffer.byteLength(JSON.stringify(resolved)));
+    });
+
+    test('GIVEN resolved values WHEN judged from their text THEN "surely within the limit" never holds for one over it', () => {
+      const ref = (i: number) => ({ Ref: `Role${i}` });
+      const statementOf = (principal: unknown) => ({ Effect: 'Allow', Principal: { AWS: principal }, Action: 'kms:Decrypt', Resource: '*' });
+      const cases: unknown[] = [
+        // Short references that deploy as long ARNs: 4 KB of text, over 32 KB deployed.
+        { Statement: Array.from({ length: 170 }, (_, i) => statementOf(ref(i))) },
+        // A join with a separator repeats it for every part.
+        { Statement: [statementOf({ 'Fn::Join': ['x'.repeat(400), Array.from({ length: 90 }, (_, i) => `p${i}`)] })] },
+        { Statement: [statementOf({ 'Fn::Join': [{ Ref: 'Sep' }, ['a', 'b']] })] },
+        // Within the limit either way.
+        { Statement: [statementOf({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:root']] })] },
+        { Statement: Array.from({ length: 20 }, (_, i) => statementOf(`arn:aws:iam::111122223333:role/R${i}`)) },
+      ];
+      const judged = cases.map((c) => [surelyWithinKeyPolicyLimit(c), deployedJsonBytes(c) <= 32_768]);
+      expect(judged).toEqual([[false, false], [false, false], [false, true], [true, true], [true, true]]);
     });
 
     test('GIVEN a policy over 32 KB WHEN synthesized THEN synth fails saying how many grantees fit', () => {

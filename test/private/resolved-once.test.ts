@@ -121,4 +121,29 @@ describe('ResolvedOnce', () => {
     });
     expect(() => template(app)).toThrow(/the key policy of alias\/reuse gained a statement after the synth-time check/);
   });
+
+  test('GIVEN a Lazy principal that turns into * after preparation WHEN synthesized THEN the check sees * and the synth fails', () => {
+    const { app, key } = build();
+    let calls = 0;
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'Turncoat',
+      actions: ['kms:Decrypt'],
+      principals: [new iam.ArnPrincipal(Lazy.uncachedString({ produce: () => (calls++ === 0 ? 'arn:aws:iam::111122223333:role/Fine' : '*') }))],
+      resources: ['*'],
+    }));
+    expect(() => template(app)).toThrow(/\[Reuse\/Key\] key policy of alias\/reuse: statement Turncoat allows principal "\*"/);
+  });
+
+  test('GIVEN a role of another stack in the key policy WHEN synthesized THEN the check and the template hold its exported ARN', () => {
+    const app = new App();
+    const env = { account: ACCOUNT, region: 'eu-west-1' };
+    const roles = new Stack(app, 'Roles', { env });
+    const role = new iam.Role(roles, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    const stack = new Stack(app, 'Reuse', { env });
+    const key = new CmekKey(stack, 'Key', { alias: 'alias/reuse' });
+    key.addToResourcePolicy(new iam.PolicyStatement({ sid: 'CrossStack', actions: ['kms:Decrypt'], principals: [new iam.ArnPrincipal(role.roleArn)], resources: ['*'] }));
+    const statement = (template(app).Resources as Record<string, any>)[stack.getLogicalId(key.key.node.defaultChild as kms.CfnKey)]
+      .Properties.KeyPolicy.Statement.find((s: { Sid?: string }) => s.Sid === 'CrossStack');
+    expect(statement.Principal.AWS).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^Roles:ExportsOutputFnGetAttReader/) });
+  });
 });
