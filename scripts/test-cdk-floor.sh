@@ -43,4 +43,6 @@ require("node:fs").writeFileSync(out, JSON.stringify(config, null, 1));
 ' "$dir" "$config"
 
 echo "construct tests against aws-cdk-lib $floor (developed with $(node -p "require('aws-cdk-lib/package.json').version"))"
-npx jest --config "$config" --ci "$@"
+# Two workers: these suites only synthesize (no emulator, no port), so they run side by side on CI's two cores, where
+# jest's default (cores - 1) would run them one at a time.
+npx jest --config "$config" --ci --maxWorkers=2 "$@"
