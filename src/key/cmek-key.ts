@@ -20,7 +20,7 @@ import {
   policyLockStatement,
   usageUnknownStatement,
 } from './key-policy';
-import { deployedJsonBytes, keyPolicySizeProblem, surelyWithinKeyPolicyLimit } from './policy-size';
+import { keyPolicySizeProblem } from './policy-size';
 import { IKEY_DECRYPT_ACTIONS, IKEY_ENCRYPT_ACTIONS } from '../private/actions';
 import { withPath } from '../private/errors';
 import { policyProblems, wildcardPrincipalOf } from '../private/policy-check';
@@ -294,9 +294,7 @@ export class CmekKey extends Resource implements kms.IKey {
     const conflict = destroyConflict(this.guard, rendered.DeletionPolicy, rendered.UpdateReplacePolicy);
     const problems = policyProblems(resolved, `key policy of ${this.aliasName}`, 'key');
     if (conflict) problems.push(conflict);
-    const size = surelyWithinKeyPolicyLimit(resolved)
-      ? undefined
-      : keyPolicySizeProblem(stack, this.aliasName, deployedJsonBytes(resolved), [...this.grantees.values()]);
+    const size = keyPolicySizeProblem(stack, this.aliasName, resolved, [...this.grantees.values()]);
     if (size) problems.push(size);
     return problems;
   }

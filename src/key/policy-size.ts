@@ -49,8 +49,13 @@ export function surelyWithinKeyPolicyLimit(resolved: unknown): boolean {
   return Buffer.byteLength(text, 'utf8') + objects * MOST_GROWTH_PER_OBJECT <= KEY_POLICY_MAX_BYTES;
 }
 
-/** The size refusal when `total` exceeds the limit, or undefined; it says how many grantees like these fit. */
-export function keyPolicySizeProblem(stack: Stack, aliasName: string, total: number, grantees: BoundGrantee[]): string | undefined {
+/**
+ * The size refusal when the resolved key policy's deployed size exceeds the limit, or undefined; it says how many
+ * grantees like these fit. The deployed copy is built only when the text alone cannot rule the limit out.
+ */
+export function keyPolicySizeProblem(stack: Stack, aliasName: string, resolved: unknown, grantees: BoundGrantee[]): string | undefined {
+  if (surelyWithinKeyPolicyLimit(resolved)) return undefined;
+  const total = deployedJsonBytes(resolved);
   if (total <= KEY_POLICY_MAX_BYTES) return undefined;
   const size = (x: unknown) => deployedJsonBytes(stack.resolve(x));
   const perGrantee = grantees.map((g) => size(keyPolicyStatements(g).map((s) => s.toStatementJson())));
