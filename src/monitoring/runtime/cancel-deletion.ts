@@ -65,6 +65,7 @@ export interface CancelDeletionSummary {
 const KEY_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
 const PENDING_MESSAGE = /^(arn:\S+:kms:\S+:key\/\S+) is pending deletion\.$/;
 const CANCELLABLE_STATES = new Set(['PendingDeletion', 'PendingReplicaDeletion']);
+const isCancellable = (state: string | undefined): boolean => state !== undefined && CANCELLABLE_STATES.has(state);
 
 /** Reads and checks the environment; a missing or malformed value is one line naming the variable. */
 export function readConfig(env: NodeJS.ProcessEnv, invokedFunctionArn?: string): CancelDeletionConfig {
@@ -195,25 +196,30 @@ function describeError(e: unknown): string {
   return `${err.name ?? 'Error'}: ${err.message ?? String(e)}`;
 }
 
-/** Whether a key is pending deletion; undefined when DescribeKey fails. */
-async function isPending(kms: CancelDeletionClients['kms'], keyArn: string): Promise<boolean | undefined> {
+/** A key's state as DescribeKey reports it, or the error it failed with. */
+type KeyStateRead = { readonly state?: string } | { readonly error: unknown };
+
+async function readKeyState(kms: CancelDeletionClients['kms'], keyArn: string): Promise<KeyStateRead> {
   try {
-    const state = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyState;
-    return state !== undefined && CANCELLABLE_STATES.has(state);
-  } catch {
-    return undefined;
+    return { state: (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyState };
+  } catch (error) {
+    return { error };
   }
 }
 
-/** Cancels one key's deletion if it is still pending, and enables it when asked; never throws. */
-export async function cancelOne(kms: CancelDeletionClients['kms'], keyArn: string, reEnable: boolean): Promise<Pick<KeyOutcome, 'result' | 'detail'>> {
-  let state: string | undefined;
-  try {
-    state = (await kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata?.KeyState;
-  } catch (e) {
-    return { result: 'failed', detail: `DescribeKey failed, the deletion is still pending: ${describeError(e)}` };
+/**
+ * Cancels one key's deletion if it is still pending, and enables it when asked; never throws. `read` is the key's
+ * state when the caller has read it already.
+ */
+export async function cancelOne(
+  kms: CancelDeletionClients['kms'], keyArn: string, reEnable: boolean, read?: KeyStateRead,
+): Promise<Pick<KeyOutcome, 'result' | 'detail'>> {
+  const current = read ?? await readKeyState(kms, keyArn);
+  if ('error' in current) {
+    return { result: 'failed', detail: `DescribeKey failed, the deletion is still pending: ${describeError(current.error)}` };
   }
-  if (!state || !CANCELLABLE_STATES.has(state)) {
+  const state = current.state;
+  if (!isCancellable(state)) {
     return { result: 'skipped', detail: `the key is ${state ?? 'in an unknown state'}, not pending deletion: nothing to do (already cancelled)` };
   }
   try {
@@ -269,12 +275,13 @@ export async function cancelDeletionOnUse(
   const outcomes: KeyOutcome[] = [];
   for (const [keyArn, use] of uses) {
     // A key only named beside the one pending deletion is acted on if it is pending too; an unknown state goes on,
-    // so that the failure is reported.
-    if (!use.named && (await isPending(clients.kms, keyArn)) === false) {
+    // so that the failure is reported. The state read here is the one cancelOne acts on.
+    const read = use.named ? undefined : await readKeyState(clients.kms, keyArn);
+    if (read && 'state' in read && !isCancellable(read.state)) {
       ignored.push({ keyArn, reason: `${use.trigger.eventName} named it beside the key pending deletion, and it is not pending deletion` });
       continue;
     }
-    const done = await cancelOne(clients.kms, keyArn, config.reEnable);
+    const done = await cancelOne(clients.kms, keyArn, config.reEnable, read);
     outcomes.push({ keyArn, ...done, trigger: use.trigger, uses: use.uses });
   }
   for (const outcome of outcomes) {
