@@ -167,8 +167,11 @@ export async function readSoak(kms: KMSClient, trail: CloudTrailClient, key: Ret
   try {
     const tags = await kms.send(new ListResourceTagsCommand({ KeyId: key.keyId }));
     const value = tags.Tags?.find((t) => t.TagKey === DISABLED_AT_TAG)?.TagValue;
-    if (value === undefined) {notes.push(`no ${DISABLED_AT_TAG} tag`);} else if (!(tagAt = parseDisabledAtTag(value))) {
-      notes.push(`tag ${DISABLED_AT_TAG} must be an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SSZ), got: ${JSON.stringify(value)}; ignored`);
+    if (value === undefined) {
+      notes.push(`no ${DISABLED_AT_TAG} tag`);
+    } else {
+      tagAt = parseDisabledAtTag(value);
+      if (tagAt === undefined) notes.push(`tag ${DISABLED_AT_TAG} must be an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SSZ), got: ${JSON.stringify(value)}; ignored`);
     }
   } catch (err) {
     notes.push(`tags not readable: ${errorText(err)}`);

@@ -45,6 +45,10 @@ export function outsideAccess(policy: string, account: string): OutsideAccess[] 
   const doc = JSON.parse(policy) as { Statement?: Statement | Statement[] };
   const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [];
   const found = new Map<string, OutsideAccess>();
+  // The first statement that lets an account in is the one its finding names.
+  const addAccount = (acct: string, reason: string) => {
+    if (!found.has(acct)) found.set(acct, { name: acct, qualified: `account:${acct}`, label: `account ${acct}`, reason });
+  };
   statements.forEach((st, i) => {
     if (st.Effect !== 'Allow') return;
     const sid = st.Sid || `statement-${i + 1}`;
@@ -53,20 +57,13 @@ export function outsideAccess(policy: string, account: string): OutsideAccess[] 
       : st.Principal === '*' ? ['*'] : list((st.Principal as { AWS?: unknown } | undefined)?.AWS);
     for (const p of principals) {
       const acct = principalAccount(p);
-      if (acct && acct !== '*' && acct !== account && !found.has(acct)) {
-        found.set(acct, {
-          name: acct,
-          qualified: `account:${acct}`,
-          label: `account ${acct}`,
-          reason: `the key policy lets account ${acct} use the key (statement ${sid}: ${p})`,
-        });
+      if (acct && acct !== '*' && acct !== account) {
+        addAccount(acct, `the key policy lets account ${acct} use the key (statement ${sid}: ${p})`);
       } else if (acct === '*') {
         const limited = conditionAccounts(st.Condition);
         const others = limited?.filter((a) => a !== account);
         if (limited && others!.length === 0) continue;
-        for (const a of others ?? []) {
-          if (!found.has(a)) found.set(a, { name: a, qualified: `account:${a}`, label: `account ${a}`, reason: `the key policy lets account ${a} use the key (statement ${sid})` });
-        }
+        for (const a of others ?? []) addAccount(a, `the key policy lets account ${a} use the key (statement ${sid})`);
         if (!limited && !found.has(`statement:${sid}`)) {
           const cond = st.Condition ? ' under its conditions' : '';
           found.set(`statement:${sid}`, {
