@@ -245,8 +245,10 @@ export class KeyDeletionMonitor extends Construct {
       }
       const { account, region } = key.env;
       // Without a Region on the stack, keys of two Regions cannot both be in the one it deploys to.
-      const other = keys.find((k) => !Token.isUnresolved(k.env.region) && !Token.isUnresolved(region) && k.env.region !== region);
-      if (other && Token.isUnresolved(here.region)) {
+      const other = Token.isUnresolved(here.region) && !Token.isUnresolved(region)
+        ? keys.find((k) => !Token.isUnresolved(k.env.region) && k.env.region !== region)
+        : undefined;
+      if (other) {
         throw new Error(`\`keys\` must all be in this stack's Region: EventBridge sees only its own Region's CloudTrail events, got: ${describeKey(key)} in ${region} and ${describeKey(other)} in ${other.env.region}`);
       }
       if (!Token.isUnresolved(region) && !Token.isUnresolved(here.region) && region !== here.region) {
