@@ -265,18 +265,19 @@ export class CmekBucket extends s3.BucketBase {
    * (with or without `IfExists`) also matches a request without it.
    */
   private denyOtherEncryption(): void {
-    this.denyUploadsNaming('DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
-    this.denyUploadsNaming('DenyOtherKmsKey', 's3:x-amz-server-side-encryption-aws-kms-key-id', this.key.keyArn);
+    const objects = this.bucket.arnForObjects('*');
+    this.denyUploadsNaming(objects, 'DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
+    this.denyUploadsNaming(objects, 'DenyOtherKmsKey', 's3:x-amz-server-side-encryption-aws-kms-key-id', this.key.keyArn);
   }
 
-  /** Denies uploads whose `header` names anything but `allowed`; uploads without the header are left alone. */
-  private denyUploadsNaming(sid: string, header: string, allowed: string): void {
+  /** Denies uploads to `objects` whose `header` names anything but `allowed`; uploads without the header are left alone. */
+  private denyUploadsNaming(objects: string, sid: string, header: string, allowed: string): void {
     this.bucket.addToResourcePolicy(new iam.PolicyStatement({
       sid,
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
       actions: ['s3:PutObject'],
-      resources: [this.bucket.arnForObjects('*')],
+      resources: [objects],
       conditions: { Null: { [header]: 'false' }, StringNotEquals: { [header]: allowed } },
     }));
   }

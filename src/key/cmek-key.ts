@@ -30,6 +30,9 @@ import { skipCheckov } from '../private/suppressions';
 import { got, validateDays, validatePattern } from '../private/validate';
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** The defaults of `rotationPeriod` and `pendingWindow` (a Duration never changes once made). */
+const DEFAULT_ROTATION_PERIOD = Duration.days(365);
+const DEFAULT_PENDING_WINDOW = Duration.days(30);
 
 /**
  * A customer-managed KMS key (symmetric, encrypt/decrypt) for handing to vendors and to workloads in
@@ -79,8 +82,8 @@ export class CmekKey extends Resource implements kms.IKey {
       this.aliasName = normalizeAlias(props.alias);
       const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
       const enableKeyRotation = props.enableKeyRotation ?? true;
-      const rotationPeriod = props.rotationPeriod ?? Duration.days(365);
-      const pendingWindow = props.pendingWindow ?? Duration.days(30);
+      const rotationPeriod = props.rotationPeriod ?? DEFAULT_ROTATION_PERIOD;
+      const pendingWindow = props.pendingWindow ?? DEFAULT_PENDING_WINDOW;
       validateDays('pendingWindow', pendingWindow, 7, 30);
       if (enableKeyRotation) {
         validateDays('rotationPeriod', rotationPeriod, 90, 2560);
@@ -275,7 +278,8 @@ export class CmekKey extends Resource implements kms.IKey {
   private addGuardStatements(guard: DeletionGuardStatementOptions, pendingWindow: Duration, props: CmekKeyProps): void {
     this.policy.addStatements(deletionGuardStatement(guard));
     if (guard.failClosed) this.policy.addStatements(usageUnknownStatement(guard));
-    const window = pendingWindow.isUnresolved() ? undefined : pendingWindowStatement(pendingWindow.toDays());
+    // validateDays has refused a token window; a 7-day window is the least KMS allows, so needs no statement.
+    const window = pendingWindowStatement(pendingWindow.toDays());
     if (window) this.policy.addStatements(window);
     if (guard.lockKeyPolicy) {
       const deployer = resolveDeploymentRole(this, this.aliasName, props.deploymentRoleArn, '`deletionGuard.lockKeyPolicy`');

@@ -107,8 +107,10 @@ function statement(sid: string, principal: iam.IPrincipal, actions: string[], re
 /** Condition blocks merged operator by operator. */
 export function merge(...blocks: Conditions[]): Conditions {
   const result: Conditions = {};
-  for (const block of blocks) {
-    for (const [op, kv] of Object.entries(block)) result[op] = { ...(result[op] ?? {}), ...kv };
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i];
+    // Each operator's block is a fresh object: the result never shares one with its inputs.
+    for (const op in block) result[op] = Object.assign(result[op] ?? {}, block[op]);
   }
   return result;
 }

@@ -83,6 +83,7 @@ const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const SERVICE_PRINCIPAL = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?$/;
 const VIA_SERVICE = /^[a-z0-9-]+\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 const VPCE_ID = /^vpce-[0-9a-f]{8,17}$/;
+const ONE_WORD = /^[A-Za-z0-9]+$/;
 
 /**
  * Who may use a CMEK key, and on what conditions: each grantee becomes one key-policy statement with a
@@ -227,16 +228,20 @@ export class CmekGrantee {
 
   private validateConditions(): void {
     const o = this.options;
-    for (const s of o.viaServices ?? []) {
-      validateFixedConditionValue('viaServices', s);
-      validatePattern('viaServices', s, VIA_SERVICE, 'a service endpoint name such as s3.eu-west-1.amazonaws.com');
+    if (o.viaServices !== undefined) {
+      for (const s of o.viaServices) {
+        validateFixedConditionValue('viaServices', s);
+        validatePattern('viaServices', s, VIA_SERVICE, 'a service endpoint name such as s3.eu-west-1.amazonaws.com');
+      }
     }
-    for (const [k, v] of Object.entries(o.encryptionContext ?? {})) {
-      validateFixedConditionValue('encryptionContext key', k);
-      validateFixedConditionValue(`encryptionContext["${k}"]`, v);
+    if (o.encryptionContext !== undefined) {
+      for (const [k, v] of Object.entries(o.encryptionContext)) {
+        validateFixedConditionValue('encryptionContext key', k);
+        validateFixedConditionValue(`encryptionContext["${k}"]`, v);
+      }
     }
-    for (const k of o.requireEncryptionContextKeys ?? []) {
-      validateFixedConditionValue('requireEncryptionContextKeys', k);
+    if (o.requireEncryptionContextKeys !== undefined) {
+      for (const k of o.requireEncryptionContextKeys) validateFixedConditionValue('requireEncryptionContextKeys', k);
     }
     if (o.sourceAccount !== undefined) {
       if (this.kind !== 'service') {
@@ -247,14 +252,18 @@ export class CmekGrantee {
     if (o.forAwsResources && this.kind === 'organization') {
       throw new Error(`\`forAwsResources\` is not for an organization grantee (AWS services could then make grants for every principal of it), got: true for ${this.name}`);
     }
-    for (const v of o.sourceVpce ?? []) {
-      validatePattern('sourceVpce', v, VPCE_ID, 'a VPC endpoint id such as vpce-0a1b2c3d4e5f67890');
+    if (o.sourceVpce !== undefined) {
+      for (const v of o.sourceVpce) validatePattern('sourceVpce', v, VPCE_ID, 'a VPC endpoint id such as vpce-0a1b2c3d4e5f67890');
     }
-    for (const [prop, list] of [['viaServices', o.viaServices], ['requireEncryptionContextKeys', o.requireEncryptionContextKeys], ['sourceVpce', o.sourceVpce]] as const) {
-      if (list !== undefined && list.length === 0) {
-        throw new Error(`\`${prop}\` must not be empty when given (leave it out for no condition), got: []`);
-      }
-    }
+    notEmptyWhenGiven('viaServices', o.viaServices);
+    notEmptyWhenGiven('requireEncryptionContextKeys', o.requireEncryptionContextKeys);
+    notEmptyWhenGiven('sourceVpce', o.sourceVpce);
+  }
+}
+
+function notEmptyWhenGiven(prop: string, list: readonly string[] | undefined): void {
+  if (list !== undefined && list.length === 0) {
+    throw new Error(`\`${prop}\` must not be empty when given (leave it out for no condition), got: []`);
   }
 }
 
@@ -271,10 +280,23 @@ const SPECS = new WeakMap<CmekGrantee, GranteeSpec>();
 export function bindGrantee(grantee: CmekGrantee, scope: IConstruct): BoundGrantee {
   const spec = SPECS.get(grantee)!;
   const o = grantee.options;
-  const principal = spec.makePrincipal();
-  const common = {
+  let principal = spec.makePrincipal();
+  let identityPrincipal: iam.IPrincipal | undefined;
+  if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
+    // An imported role or user names itself by a literal ARN: use it (no cross-stack reference, and the account is
+    // the principal's own, not that of the stack that imported it).
+    const arn = (principal as Partial<iam.IRole>).roleArn ?? (principal as Partial<iam.IUser>).userArn;
+    if (arn !== undefined && !Token.isUnresolved(arn)) {
+      principal = new iam.ArnPrincipal(arn);
+    } else {
+      identityPrincipal = principal;
+      principal = new iam.AccountPrincipal(principal instanceof Resource ? principal.env.account : Stack.of(principal).account);
+    }
+  }
+  return {
     kind: spec.kind,
     name: grantee.name,
+    principal,
     actions: [...grantee.actions],
     principalConditions: o.sourceAccount !== undefined
       ? merge(spec.principalConditions, { StringEquals: { 'aws:SourceAccount': o.sourceAccount } })
@@ -283,21 +305,13 @@ export function bindGrantee(grantee: CmekGrantee, scope: IConstruct): BoundGrant
     sourceVpce: o.sourceVpce ?? [],
     contextConditions: contextConditions(o),
     forAwsResources: o.forAwsResources ?? false,
+    identityPrincipal,
   };
-  if (isConstruct(principal) && Stack.of(principal) !== Stack.of(scope)) {
-    // An imported role or user names itself by a literal ARN: use it (no cross-stack reference, and the account is
-    // the principal's own, not that of the stack that imported it).
-    const arn = (principal as Partial<iam.IRole>).roleArn ?? (principal as Partial<iam.IUser>).userArn;
-    if (arn !== undefined && !Token.isUnresolved(arn)) return { ...common, principal: new iam.ArnPrincipal(arn) };
-    const account = principal instanceof Resource ? principal.env.account : Stack.of(principal).account;
-    return { ...common, principal: new iam.AccountPrincipal(account), identityPrincipal: principal };
-  }
-  return { ...common, principal };
 }
 
 function contextConditions(o: CmekGranteeOptions): Conditions {
   const result: Conditions = {};
-  const pairs = Object.entries(o.encryptionContext ?? {});
+  const pairs = o.encryptionContext === undefined ? [] : Object.entries(o.encryptionContext);
   if (pairs.length > 0) {
     result.StringEquals = Object.fromEntries(pairs.map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
   }
@@ -315,6 +329,8 @@ function isConstruct(x: unknown): x is IConstruct {
 
 /** `acme-analytics` → `AcmeAnalytics`; letters and digits only. */
 function pascalName(raw: string): string {
+  // Most names (derived from an account id, a role name) are one word already.
+  if (ONE_WORD.test(raw)) return raw[0].toUpperCase() + raw.slice(1);
   return raw
     .split(/[^A-Za-z0-9]+/)
     .filter((w) => w.length > 0)

@@ -18,11 +18,11 @@ export function validateAccountId(prop: string, value: string): void {
 
 /** An integer within [min, max] (max optional). */
 export function validateInteger(prop: string, value: number, min: number, max?: number): void {
+  if (Number.isInteger(value) && value >= min && (max === undefined || value <= max)) return;
+  // A number token is a large negative double (about -1.9e289), below every minimum asked for here.
   if (Token.isUnresolved(value)) return;
   const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
-  if (!Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
-    throw new Error(`\`${prop}\` must be an integer ${range}, got: ${got(value)}`);
-  }
+  throw new Error(`\`${prop}\` must be an integer ${range}, got: ${got(value)}`);
 }
 
 /** A whole number of days within [min, max], fixed at synth: the key's own policy statements are written from it. */
