@@ -93,8 +93,7 @@ export class CmekKey extends Resource implements kms.IKey {
       validateRotationReason(enableKeyRotation, props.rotationDisabledReason);
       validateDescription(props.description);
       this.allowAccountRootAccess = props.allowAccountRootAccess ?? true;
-      const guard = resolveDeletionGuard(props.deletionGuard);
-      this.guard = guard && { ...guard, lockKeyPolicy: props.deletionGuard?.lockKeyPolicy, policyAdminArns: props.deletionGuard?.policyAdminArns };
+      this.guard = resolveDeletionGuard(props.deletionGuard);
 
       this.policy = new iam.PolicyDocument();
       this.addAccessStatements(props);

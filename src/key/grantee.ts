@@ -184,9 +184,16 @@ export class CmekGrantee {
   /** The conditions and name this grantee was made with. */
   public readonly options: CmekGranteeOptions;
 
+  /**
+   * What the factory knows about the principal, for `bindGrantee`.
+   * @internal
+   */
+  public readonly _spec: GranteeSpec;
+
   private readonly kind: GranteeKind;
 
   private constructor(spec: GranteeSpec, derivedName: string | undefined, options: CmekGranteeOptions) {
+    this._spec = spec;
     this.options = options;
     this.kind = spec.kind;
     this.name = pascalName(options.name ?? derivedName ?? '');
@@ -194,7 +201,6 @@ export class CmekGrantee {
     this.validateName(options.name ?? derivedName ?? '');
     this.validateActions();
     this.validateConditions();
-    SPECS.set(this, spec);
   }
 
   /**
@@ -202,7 +208,7 @@ export class CmekGrantee {
    * read access through S3 under a name of its own. An option given as `undefined` removes that condition.
    */
   public withOptions(options: CmekGranteeOptions): CmekGrantee {
-    return new CmekGrantee(SPECS.get(this)!, this.name, { ...this.options, ...options });
+    return new CmekGrantee(this._spec, this.name, { ...this.options, ...options });
   }
 
   private validateName(raw: string): void {
@@ -267,18 +273,16 @@ function notEmptyWhenGiven(prop: string, list: readonly string[] | undefined): v
   }
 }
 
-/** What a factory knows about the principal; kept beside the public object, not on it. */
-interface GranteeSpec {
+/** What a factory knows about the principal. */
+export interface GranteeSpec {
   readonly kind: GranteeKind;
   readonly makePrincipal: () => iam.IPrincipal;
   readonly principalConditions: Conditions;
 }
 
-const SPECS = new WeakMap<CmekGrantee, GranteeSpec>();
-
 /** Renders a grantee for a key or bucket in `scope`'s stack: the input of the statement builders. */
 export function bindGrantee(grantee: CmekGrantee, scope: IConstruct): BoundGrantee {
-  const spec = SPECS.get(grantee)!;
+  const spec = grantee._spec;
   const o = grantee.options;
   let principal = spec.makePrincipal();
   let identityPrincipal: iam.IPrincipal | undefined;

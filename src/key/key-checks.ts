@@ -110,7 +110,7 @@ export function resolveDeploymentRole(scope: Construct, aliasName: string, expli
 }
 
 /** Alias names taken in each app, by account and region (a stack's, or the stack's own name when its env is unset). */
-const ALIASES = new WeakMap<IConstruct, Map<string, string>>();
+const ALIASES = new WeakMap<IConstruct, Map<string, IConstruct>>();
 
 /**
  * Throws when another key of the same app already has this alias in the same account and region, in any stack,
@@ -122,11 +122,15 @@ export function claimAlias(scope: Construct, aliasName: string): void {
   while (stack.nestedStackParent) stack = stack.nestedStackParent;
   const where = Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region) ? `stack ${stack.node.path}` : `${stack.account}/${stack.region}`;
   const root = scope.node.root;
-  const taken = ALIASES.get(root) ?? new Map<string, string>();
-  ALIASES.set(root, taken);
-  const other = taken.get(`${where} ${aliasName}`);
-  if (other !== undefined) {
-    throw new Error(`\`alias\` must be unique per account and region (KMS allows one alias name there), got: ${got(aliasName)} for both ${other} and ${scope.node.path} in ${where}`);
+  let taken = ALIASES.get(root);
+  if (taken === undefined) {
+    taken = new Map<string, IConstruct>();
+    ALIASES.set(root, taken);
   }
-  taken.set(`${where} ${aliasName}`, scope.node.path);
+  const claim = `${where} ${aliasName}`;
+  const other = taken.get(claim);
+  if (other !== undefined) {
+    throw new Error(`\`alias\` must be unique per account and region (KMS allows one alias name there), got: ${got(aliasName)} for both ${other.node.path} and ${scope.node.path} in ${where}`);
+  }
+  taken.set(claim, scope);
 }

@@ -28,10 +28,10 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
   private capturing = false;
   /**
    * The value kept for the template and the tree view, from validation until the tree view has it (or, with the tree
-   * view off, until the next synth). As JSON text: a few bytes per character, where the object graph of every policy
-   * in a large app would weigh on the heap.
+   * view off, until the next synth). The resolver copies whatever a token gives it, so neither reader can change it;
+   * kept as the object the check resolved, it costs neither a text copy nor a parse per reader.
    */
-  private kept?: string;
+  private kept?: unknown;
   /** Whether the template has had the kept value. */
   private served = false;
   /** The statement count the checked value had. */
@@ -66,17 +66,17 @@ export class ResolvedOnce implements IResolvable, IPostProcessor {
         throw new Error(`${this.what} gained a statement after the synth-time check (added during validation): add statements before synthesis`);
       }
       this.served = true;
-      return JSON.parse(kept);
+      return kept;
     } else if (kept !== undefined && where === TREE_PROPERTIES && this.statementCount() === this.keptStatements) {
       if (this.served) this.kept = undefined;
-      return JSON.parse(kept);
+      return kept;
     }
     if (this.capturing) context.registerPostProcessor(this);
     return this.inner;
   }
 
   public postProcess(input: unknown): unknown {
-    this.kept = JSON.stringify(input);
+    this.kept = input;
     this.keptStatements = this.statementCount();
     return input;
   }
