@@ -107,7 +107,13 @@ export function resolveDeletionGuard(options: DeletionGuardOptions | undefined):
   if (policyAdminArns.length > 0 && !options?.lockKeyPolicy) {
     throw new Error(`\`deletionGuard.policyAdminArns\` applies only with \`lockKeyPolicy: true\`, got: ${policyAdminArns.length} ARN(s) with the lock off`);
   }
-  return { minDaysUnused, exemptPrincipalArns, failClosed: !(options?.allowWhenUsageUnknown ?? false), lockKeyPolicy: options?.lockKeyPolicy, policyAdminArns: options?.policyAdminArns };
+  return {
+    minDaysUnused,
+    exemptPrincipalArns,
+    failClosed: !(options?.allowWhenUsageUnknown ?? false),
+    lockKeyPolicy: options?.lockKeyPolicy,
+    policyAdminArns: options?.policyAdminArns,
+  };
 }
 
 /**
