@@ -190,12 +190,9 @@ export class CmekGrantee {
    */
   public readonly _spec: GranteeSpec;
 
-  private readonly kind: GranteeKind;
-
   private constructor(spec: GranteeSpec, derivedName: string | undefined, options: CmekGranteeOptions) {
     this._spec = spec;
     this.options = options;
-    this.kind = spec.kind;
     this.name = pascalName(options.name ?? derivedName ?? '');
     this.actions = options.actions ?? [...CMEK_USAGE_ACTIONS];
     this.validateName(options.name ?? derivedName ?? '');
@@ -234,6 +231,7 @@ export class CmekGrantee {
 
   private validateConditions(): void {
     const o = this.options;
+    const kind = this._spec.kind;
     if (o.viaServices !== undefined) {
       for (const s of o.viaServices) {
         validateFixedConditionValue('viaServices', s);
@@ -250,12 +248,12 @@ export class CmekGrantee {
       for (const k of o.requireEncryptionContextKeys) validateFixedConditionValue('requireEncryptionContextKeys', k);
     }
     if (o.sourceAccount !== undefined) {
-      if (this.kind !== 'service') {
-        throw new Error(`\`sourceAccount\` applies only to CmekGrantee.servicePrincipal() (aws:SourceAccount is set by AWS services), got: ${got(o.sourceAccount)} for ${this.kind} grantee ${this.name}`);
+      if (kind !== 'service') {
+        throw new Error(`\`sourceAccount\` applies only to CmekGrantee.servicePrincipal() (aws:SourceAccount is set by AWS services), got: ${got(o.sourceAccount)} for ${kind} grantee ${this.name}`);
       }
       validateAccountId('sourceAccount', o.sourceAccount);
     }
-    if (o.forAwsResources && this.kind === 'organization') {
+    if (o.forAwsResources && kind === 'organization') {
       throw new Error(`\`forAwsResources\` is not for an organization grantee (AWS services could then make grants for every principal of it), got: true for ${this.name}`);
     }
     if (o.sourceVpce !== undefined) {
